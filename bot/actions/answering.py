@@ -1,0 +1,92 @@
+"""action_answer (service questions, attribute follow-ups, chosen options) and action_fallback."""
+from __future__ import annotations
+
+from typing import Any
+
+from bot.actions.protocol import Reply, Tracker, action
+from bot.answers import answer_text, detect_attribute, service_mention
+from retrieval.engine import Match, SearchResult
+
+RATING_BUTTONS = [{"title": "满意", "payload": '/rate_answer{"rating":"satisfied"}'},
+                  {"title": "不满意", "payload": '/rate_answer{"rating":"unsatisfied"}'}]
+HUMAN_BUTTON = {"title": "转人工服务", "payload": "/request_human"}
+
+
+def _option_buttons(offered: list[Match]) -> list[dict[str, str]]:
+    return [{"title": m.title, "payload": f'/choose_option{{"service_code":"{m.code}"}}'} for m in offered]
+
+
+def answer_with(svc: Any, tracker: Tracker, code: str, attribute: str | None, matches: list[Match]) -> Reply:
+    guide = svc.kb.live_guide(code)
+    if guide is None:
+        return Reply().say("抱歉，这个事项的指南已下线或正在更新，请稍后再试或说“转人工”。").meta(
+            decision="handoff", matches=[])
+    updated = svc.kb.get(code).updated_at.date().isoformat()
+    reply = Reply().set("current_service", code).set("offered_services", []).set("failed_turns", 0)
+    reply.say(answer_text(guide, tracker.text, attribute, updated))
+    reply.say("这个回答对您有帮助吗？", RATING_BUTTONS)
+    return reply.meta(decision="answer", matches=[m.as_dict() for m in matches[:1]] or
+                      [{"code": code, "title": guide.title, "score": 1.0}])
+
+
+def clarify(result: SearchResult) -> Reply:
+    return (Reply().set("offered_services", [m.code for m in result.offered])
+            .say("您想咨询的是下面哪一项？请点选，或者说得更具体一些。", _option_buttons(result.offered))
+            .meta(decision="clarify", matches=[m.as_dict() for m in result.offered]))
+
+
+def not_found(tracker: Tracker) -> Reply:
+    failed = int(tracker.slot("failed_turns") or 0) + 1
+    reply = Reply().set("failed_turns", failed)
+    if failed >= 2:
+        reply.say("抱歉，我还是没能理解您的问题。需要为您转接人工客服（12345热线）吗？",
+                  [HUMAN_BUTTON, {"title": "不用了", "payload": "/deny"}])
+    else:
+        reply.say("抱歉，没有找到相关的办事指南。您可以换个说法，比如说明要办的证件或事情（“身份证丢了怎么补”），"
+                  "也可以说“转人工”。")
+    return reply.meta(decision="handoff", matches=[])
+
+
+def _chosen_code(tracker: Tracker) -> str | None:
+    code = tracker.entity("service_code")
+    if code:
+        return code
+    index = tracker.entity("option_index")
+    offered = tracker.slot("offered_services") or []
+    if index and index.isdigit() and 0 < int(index) <= len(offered):
+        return offered[int(index) - 1]
+    return None
+
+
+@action("action_answer")
+def action_answer(tracker: Tracker, svc: Any) -> Reply:
+    attribute = tracker.entity("attribute") or detect_attribute(tracker.text)
+    current = tracker.slot("current_service")
+    if tracker.intent == "choose_option":
+        code = _chosen_code(tracker)
+        if code:
+            return answer_with(svc, tracker, code, attribute, [])
+    mentions_service = len(service_mention(tracker.text)) >= 2 or tracker.entity("service")
+    if attribute and current and not mentions_service:
+        return answer_with(svc, tracker, current, attribute, [])  # follow-up on the item in context
+    result = svc.retriever.search(tracker.text)
+    if result.decision == "answer":
+        return answer_with(svc, tracker, result.offered[0].code, attribute, result.offered)
+    if attribute and current and current in [m.code for m in result.offered]:
+        return answer_with(svc, tracker, current, attribute, [])
+    if result.decision == "clarify":
+        return clarify(result)
+    if attribute and current:
+        return answer_with(svc, tracker, current, attribute, [])
+    return not_found(tracker)
+
+
+@action("action_fallback")
+def action_fallback(tracker: Tracker, svc: Any) -> Reply:
+    """Low NLU confidence: try the knowledge base; clarify with its best items; then offer a human."""
+    result = svc.retriever.search(tracker.text)
+    if result.decision == "answer":
+        return answer_with(svc, tracker, result.offered[0].code, detect_attribute(tracker.text), result.offered)
+    if result.decision == "clarify":
+        return clarify(result).set("failed_turns", int(tracker.slot("failed_turns") or 0) + 1)
+    return not_found(tracker)

@@ -1,0 +1,1 @@
+"""Channels and the FastAPI app that mounts them: web chat, REST chat API, editor pages."""

@@ -1,0 +1,49 @@
+"""The FastAPI app: mounts the chat API and page, the action webhook, the editor API and page."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+
+from bot.actions.server import router as actions_router
+from bot.gateway import Gateway
+from bot.rasa_client import RasaClient
+from connectors import errors, web_chat
+from govbot.services import Services
+from govbot.settings import Settings, get_settings
+from knowledge_base import api as kb_api
+
+log = logging.getLogger("govbot.app")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        svc = services or Services(settings)
+        svc.start_watching()  # loads the knowledge base, builds the index, follows publishes
+        svc.applications  # noqa: B018
+        rasa = RasaClient(settings.rasa_url, settings.rasa_token)
+        app.state.services = svc
+        app.state.gateway = Gateway(svc.conversations, rasa)
+        log.info("ready: %d items indexed", len(svc.retriever))
+        yield
+        svc.live_index.stop()
+        await rasa.close()
+
+    app = FastAPI(title="政务通 GovBot", version="0.1.0", lifespan=lifespan)
+    errors.install(app)
+    app.include_router(web_chat.router)
+    app.include_router(actions_router)
+    app.include_router(kb_api.router)
+    app.include_router(kb_api.pages)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> dict:
+        svc: Services = request.app.state.services
+        rasa_ok = await request.app.state.gateway.rasa.ready()
+        return {"status": "ok" if rasa_ok else "degraded", "rasa": rasa_ok, "items": len(svc.retriever)}
+
+    return app

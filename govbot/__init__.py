@@ -1,0 +1,1 @@
+"""政务通 (GovBot): cross-cutting pieces — settings, database, CLI, process supervision."""

@@ -1,0 +1,179 @@
+"""The `govbot` command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from govbot.settings import get_settings
+
+
+def _services():
+    from govbot.services import Services
+
+    return Services(get_settings())
+
+
+def cmd_setup_model(args: argparse.Namespace) -> None:
+    from retrieval.model_build import build
+
+    s = get_settings()
+    build(s.embedding_model, s.var_dir / "wheels")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from govbot import rasa_project
+    from knowledge_base.sample_data import load_sample_guides, load_synonyms
+
+    s = get_settings()
+    aliases, _ = load_synonyms()
+    words = {g.title for g in load_sample_guides()} | {k for g in load_sample_guides() for k in g.keywords}
+    rasa_project.write_jieba_dictionary(s, words | set(aliases) | set(aliases.values()))
+    rasa_project.train(s, force=args.force, epochs_scale=args.epochs_scale)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from govbot.stack import serve
+
+    serve(get_settings())
+
+
+def cmd_ask(args: argparse.Namespace) -> None:
+    svc = _services()
+    svc.live_index  # noqa: B018  (load once, then answer every question)
+    questions = args.question or (line.strip() for line in sys.stdin)
+    for q in questions:
+        if not q:
+            continue
+        r = svc.retriever.search(q, k=max(5, args.top))
+        if args.json:
+            print(json.dumps({"question": q, "decision": r.decision, "confidence": round(r.confidence, 4),
+                              "offered": [m.as_dict() for m in r.offered],
+                              "matches": [m.as_dict() for m in r.matches]}, ensure_ascii=False), flush=True)
+        else:
+            print(f"{q}\n  → {r.decision} (confidence {r.confidence:.2f})")
+            for m in r.matches[: args.top]:
+                print(f"    {m.score:.3f}  {m.code}  {m.title}")
+
+
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    from retrieval.calibrate import fit
+    from retrieval.engine import CALIBRATION_FILE
+    from retrieval.evaluate import load_cases
+
+    svc = _services()
+    svc.retriever.calibration = None
+    svc.live_index  # noqa: B018
+    calibration, report = fit(svc.retriever, load_cases(args.set))
+    calibration.save(CALIBRATION_FILE, report)
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    print(f"written {CALIBRATION_FILE}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from retrieval.benchmark import run_eval
+
+    run_eval(_services(), args.set, with_rasa=not args.no_rasa)
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from retrieval.benchmark import run_bench_chat, run_bench_retrieval
+
+    if args.what == "retrieval":
+        run_bench_retrieval(_services(), [int(n) for n in args.sizes.split(",")])
+    else:
+        run_bench_chat(get_settings(), args.turns)
+
+
+def cmd_kb_import(args: argparse.Namespace) -> None:
+    from knowledge_base.transfer import import_file
+
+    svc = _services()
+    path = Path(args.file)
+    if not path.exists():
+        raise SystemExit(f"no such file: {path}")
+    report = import_file(svc.kb, path.read_bytes(), path.name, args.actor, publish=not args.draft,
+                         skip_bad=args.skip_bad)
+    for e in report.errors:
+        print(f"  {e}", file=sys.stderr)
+    if report.errors and not args.skip_bad:
+        raise SystemExit(f"import refused: {len(report.errors)} error(s), nothing written. Fix the rows above, "
+                         "or pass --skip-bad to import only the valid rows.")
+    state = "as drafts" if args.draft else "and published"
+    print(f"imported {len(report.guides)} guide(s) {state} from {path.name} ({report.kind}, {report.encoding})")
+
+
+def cmd_kb_export(args: argparse.Namespace) -> None:
+    from knowledge_base.transfer import export
+
+    data = export(_services().kb, args.format)
+    if args.output:
+        Path(args.output).write_bytes(data)
+        print(f"written {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+def cmd_users_add(args: argparse.Namespace) -> None:
+    from govbot.auth import add_user
+
+    token = add_user(_services().db, args.name, args.role, args.token)
+    print(f"{args.name} ({args.role}) token: {token}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="govbot", description="政务通 GovBot: government-service chatbot")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup-model", help="build the offline e5 embedding model").set_defaults(fn=cmd_setup_model)
+    t = sub.add_parser("train", help="train the Rasa model if its inputs changed")
+    t.add_argument("--force", action="store_true")
+    t.add_argument("--epochs-scale", type=float, default=1.0, help="e.g. 0.5 for a quicker, rougher model")
+    t.set_defaults(fn=cmd_train)
+    sub.add_parser("serve", help="run Rasa + the app on the embedded defaults").set_defaults(fn=cmd_serve)
+    a = sub.add_parser("ask", help="retrieval from the command line")
+    a.add_argument("question", nargs="*")
+    a.add_argument("--json", action="store_true", help="one JSON line per question (stdin: one per line)")
+    a.add_argument("--top", type=int, default=5)
+    a.set_defaults(fn=cmd_ask)
+    c = sub.add_parser("calibrate", help="re-fit the answer/clarify calibration on the dev set")
+    c.add_argument("--set", default="dev")
+    c.set_defaults(fn=cmd_calibrate)
+    e = sub.add_parser("eval", help="compare retrieval systems on an evaluation set")
+    e.add_argument("--set", default="test")
+    e.add_argument("--no-rasa", action="store_true", help="skip the Rasa ResponseSelector baseline")
+    e.set_defaults(fn=cmd_eval)
+    b = sub.add_parser("bench", help="benchmarks that print numbers")
+    b.add_argument("what", choices=["retrieval", "chat"])
+    b.add_argument("--sizes", default="0,10000,100000", help="synthetic FAQ entries added (0 = sample only)")
+    b.add_argument("--turns", type=int, default=200)
+    b.set_defaults(fn=cmd_bench)
+    kb = sub.add_parser("kb", help="knowledge base import/export").add_subparsers(dest="kb", required=True)
+    i = kb.add_parser("import")
+    i.add_argument("file")
+    i.add_argument("--draft", action="store_true", help="import as drafts for review instead of publishing")
+    i.add_argument("--skip-bad", action="store_true", help="import the valid rows, report the rest")
+    i.add_argument("--actor", default="cli-import")
+    i.set_defaults(fn=cmd_kb_import)
+    x = kb.add_parser("export")
+    x.add_argument("--format", choices=["json", "yaml", "csv", "xlsx"], default="json")
+    x.add_argument("-o", "--output")
+    x.set_defaults(fn=cmd_kb_export)
+    u = sub.add_parser("users", help="operator accounts").add_subparsers(dest="users", required=True)
+    ua = u.add_parser("add")
+    ua.add_argument("name")
+    ua.add_argument("--role", required=True, choices=["editor", "reviewer", "admin", "agent"])
+    ua.add_argument("--token", help="use this token instead of a random one")
+    ua.set_defaults(fn=cmd_users_add)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = parser().parse_args(argv)
+    args.fn(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""`govbot serve`: trains if needed, then runs the Rasa server and the app as supervised processes."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from govbot import rasa_project
+from govbot.settings import Settings
+
+
+@dataclass
+class Process:
+    name: str
+    port: int
+    log: Path
+    proc: subprocess.Popen
+
+    def failure(self, what: str) -> str:
+        tail = "".join(self.log.read_text(errors="replace").splitlines(True)[-20:]) if self.log.exists() else ""
+        return (f"{self.name} {what} (port {self.port}). See {self.log}; last lines:\n{tail}\n"
+                f"If the port is taken, stop the other program or set "
+                f"{'RASA_PORT' if self.name == 'Rasa' else 'GOVBOT_PORT'} to a free port.")
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def start_processes(settings: Settings, model: Path) -> list[Process]:
+    logs = settings.var_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOVBOT_PORT": str(settings.port), "RASA_PORT": str(settings.rasa_port),
+           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    for name, port in (("the app", settings.port), ("Rasa", settings.rasa_port)):
+        if not _port_free(port):
+            raise SystemExit(f"port {port} for {name} is already in use: stop what runs there, or choose another "
+                             f"port with {'GOVBOT_PORT' if name == 'the app' else 'RASA_PORT'}=…")
+    rasa_cmd = [str(rasa_project.rasa_bin(settings)), "run", "--enable-api", "--auth-token", settings.rasa_token,
+                "-i", "127.0.0.1", "-p", str(settings.rasa_port), "--model", str(model),
+                "--endpoints", "endpoints.yml"]
+    app_cmd = [sys.executable, "-m", "uvicorn", "connectors.app:create_app", "--factory",
+               "--host", settings.host, "--port", str(settings.port), "--log-level", "warning"]
+    started = []
+    for name, port, cmd, log in (("Rasa", settings.rasa_port, rasa_cmd, logs / "rasa.log"),
+                                 ("the app", settings.port, app_cmd, logs / "app.log")):
+        out = log.open("w")
+        proc = subprocess.Popen(cmd, cwd=settings.root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        started.append(Process(name, port, log, proc))
+    return started
+
+
+def wait_ready(settings: Settings, procs: list[Process], timeout: float = 240) -> None:
+    t0 = time.time()
+    checks = {"the app": f"http://127.0.0.1:{settings.port}/healthz",
+              "Rasa": f"{settings.rasa_url}/status?token={settings.rasa_token}"}
+    pending = {p.name for p in procs}
+    while pending:
+        for p in procs:
+            if p.proc.poll() is not None:
+                raise RuntimeError(p.failure(f"exited with code {p.proc.returncode}"))
+        for name in list(pending):
+            try:
+                resp = httpx.get(checks[name], timeout=2)
+                if resp.status_code == 200 and (name != "Rasa" or resp.json().get("model_file")):
+                    pending.discard(name)
+                    print(f"  {name} is up ({time.time() - t0:.0f} s)", flush=True)
+            except httpx.HTTPError:
+                pass
+        if time.time() - t0 > timeout:
+            slow = next(p for p in procs if p.name in pending)
+            raise RuntimeError(slow.failure(f"did not come up within {timeout:.0f} s"))
+        time.sleep(1)
+
+
+def stop(procs: list[Process]) -> None:
+    for p in procs:
+        if p.proc.poll() is None:
+            os.killpg(p.proc.pid, signal.SIGTERM)
+    deadline = time.time() + 15
+    for p in procs:
+        try:
+            p.proc.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            os.killpg(p.proc.pid, signal.SIGKILL)
+
+
+def serve(settings: Settings) -> None:
+    model = rasa_project.train(settings)
+    print("starting Rasa and the app …", flush=True)
+    procs = start_processes(settings, model)
+    try:
+        wait_ready(settings, procs)
+        print(f"\n政务通 is running.\n  web chat:  http://{settings.host}:{settings.port}/\n"
+              f"  editor:    http://{settings.host}:{settings.port}/editor\n"
+              f"  API docs:  http://{settings.host}:{settings.port}/docs\n"
+              f"  logs:      {settings.var_dir / 'logs'}\nPress Ctrl-C to stop.", flush=True)
+        while all(p.proc.poll() is None for p in procs):
+            time.sleep(1)
+        dead = next(p for p in procs if p.proc.poll() is not None)
+        raise RuntimeError(dead.failure(f"stopped unexpectedly (exit {dead.proc.returncode})"))
+    except KeyboardInterrupt:
+        print("\nstopping …", flush=True)
+    except RuntimeError as exc:
+        print(f"\nerror: {exc}", file=sys.stderr, flush=True)
+        stop(procs)
+        raise SystemExit(1) from None
+    stop(procs)
+    print("stopped.")

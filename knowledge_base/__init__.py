@@ -1,0 +1,1 @@
+"""Structured service guides (办事指南): model, storage, editor workflow, import/export, sample data."""

@@ -1,0 +1,231 @@
+"""Import and export: JSON, YAML, CSV, XLSX; the full guide format and the simple FAQ sheet
+(`code,title,question,similar_questions,answer`). Imports are validated whole before anything is written."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from knowledge_base.schema import GuideData
+from knowledge_base.workflow import KnowledgeBase, validation_errors
+
+FAQ_COLUMNS = ["code", "title", "question", "similar_questions", "answer"]
+GUIDE_FIELDS = list(GuideData.model_fields)
+META_FIELDS = ["status", "version", "updated_by", "updated_at"]
+FORMATS = ("json", "yaml", "csv", "xlsx")
+
+
+@dataclass
+class RowError:
+    line: int  # 1-based line (CSV/XLSX row incl. header, or document index for JSON/YAML)
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"第{self.line}行 {self.field}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    guides: list[GuideData] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    encoding: str = "utf-8"
+    kind: str = ""  # guides | faq_sheet
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+# ---- decoding ------------------------------------------------------------------------------------
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """UTF-8 (with or without BOM) first, then GB18030 (superset of GBK, what Excel saves in China)."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding), "utf-8" if encoding == "utf-8-sig" else "gbk/gb18030"
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("文件编码无法识别，请用 Excel/WPS 另存为“CSV UTF-8”后重试 / unknown text encoding, save as UTF-8")
+
+
+def _rows_from_table(raw: bytes, fmt: str) -> tuple[list[str], list[dict[str, Any]], str]:
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            ws = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
+        except Exception as exc:  # openpyxl raises many kinds for a non-xlsx file
+            raise ValueError(f"无法读取 Excel 文件（{type(exc).__name__}），请确认是 .xlsx 格式") from exc
+        values = [[("" if c is None else str(c)) for c in row] for row in ws.iter_rows(values_only=True)]
+        header, body, encoding = (values[0] if values else []), values[1:], "xlsx"
+    else:
+        text, encoding = decode_text(raw)
+        reader = list(csv.reader(io.StringIO(text)))
+        header, body = (reader[0] if reader else []), reader[1:]
+    header = [h.strip().lower() for h in header]
+    rows = [dict(zip(header, r)) for r in body]
+    return header, rows, encoding
+
+
+# ---- parsing -------------------------------------------------------------------------------------
+def _generated_code(title: str) -> str:
+    return "IMP-" + hashlib.sha1(title.encode()).hexdigest()[:6].upper()
+
+
+def _faq_sheet(rows: list[dict[str, Any]], report: ImportReport, existing: dict[str, GuideData]) -> None:
+    by_code: dict[str, dict[str, Any]] = {}
+    for i, row in enumerate(rows, start=2):
+        if not any(str(v).strip() for v in row.values()):
+            continue  # blank line
+        title = str(row.get("title", "")).strip()
+        code = str(row.get("code", "")).strip().upper() or (_generated_code(title) if title else "")
+        answer, question = str(row.get("answer", "")).strip(), str(row.get("question", "")).strip()
+        problems = [("title", "标题不能为空")] if not title and code not in existing else []
+        problems += [("question", "问题不能为空")] if not question else []
+        problems += [("answer", "答案不能为空")] if not answer else []
+        entry = by_code.get(code)
+        if entry and title and entry["title"] and entry["title"] != title:
+            problems.append(("code", f"事项编码 {code} 重复，且标题不同（“{entry['title']}”与“{title}”）"))
+        for f, reason in problems:
+            report.errors.append(RowError(i, f, reason))
+        if problems:
+            continue
+        entry = by_code.setdefault(code, {"title": title, "faqs": [], "line": i})
+        entry["title"] = entry["title"] or title
+        entry["faqs"].append({"question": question, "similar_questions": row.get("similar_questions", ""),
+                              "answer": answer})
+    for code, entry in by_code.items():
+        base = existing.get(code)
+        doc = base.model_dump() if base else {"code": code, "title": entry["title"]}
+        doc.update(faqs=entry["faqs"], title=entry["title"] or doc["title"])
+        _validate(doc, entry["line"], report)
+
+
+def _validate(doc: dict[str, Any], line: int, report: ImportReport) -> None:
+    try:
+        report.guides.append(GuideData.model_validate(doc))
+    except ValidationError as exc:
+        report.errors.extend(RowError(line, e["field"], e["reason"]) for e in validation_errors(exc))
+
+
+def _guide_docs(docs: list[Any], report: ImportReport, line_of=lambda i: i + 1) -> None:
+    seen: dict[str, int] = {}
+    for i, doc in enumerate(docs):
+        if not isinstance(doc, dict):
+            report.errors.append(RowError(line_of(i), "(document)", "应为一个事项对象 / expected an object"))
+            continue
+        doc = {k: v for k, v in doc.items() if k not in META_FIELDS}
+        code = str(doc.get("code", "")).strip().upper()
+        if code in seen:
+            report.errors.append(RowError(line_of(i), "code", f"事项编码 {code} 重复（第{seen[code]}行已出现）"))
+            continue
+        seen[code] = line_of(i)
+        unknown = set(doc) - set(GUIDE_FIELDS)
+        if unknown:
+            report.errors.append(RowError(line_of(i), ",".join(sorted(unknown)), "未知字段 / unknown field"))
+            continue
+        _validate(doc, line_of(i), report)
+
+
+def parse(raw: bytes, filename: str, existing: dict[str, GuideData] | None = None) -> ImportReport:
+    """Read a file of guides or a FAQ sheet; the format comes from the file name's extension."""
+    fmt = Path(filename).suffix.lower().lstrip(".").replace("yml", "yaml")
+    report, existing = ImportReport(), existing or {}
+    if fmt not in FORMATS:
+        report.errors.append(RowError(0, "(file)", f"不支持的文件类型 .{fmt}，请使用 {', '.join(FORMATS)}"))
+        return report
+    try:
+        if fmt in ("json", "yaml"):
+            text, report.encoding = decode_text(raw)
+            data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+            docs = data.get("guides", data) if isinstance(data, dict) else data
+            if not isinstance(docs, list):
+                raise ValueError("应为事项列表（或 {\"guides\": [...]}）/ expected a list of guides")
+            report.kind = "guides"
+            _guide_docs(docs, report)
+            return report
+        header, rows, report.encoding = _rows_from_table(raw, fmt)
+    except (ValueError, json.JSONDecodeError, yaml.YAMLError) as exc:
+        report.errors.append(RowError(0, "(file)", str(exc)))
+        return report
+    if set(FAQ_COLUMNS) - {"code"} <= set(header):
+        report.kind = "faq_sheet"
+        _faq_sheet(rows, report, existing)
+    elif "code" in header and "title" in header:
+        report.kind = "guides"
+        docs = [{k: _cell(v) for k, v in r.items() if k in GUIDE_FIELDS and str(v).strip()} for r in rows]
+        _guide_docs(docs, report, line_of=lambda i: i + 2)
+    else:
+        missing = [c for c in FAQ_COLUMNS if c not in header and c != "code"]
+        report.errors.append(RowError(1, "(header)", f"列名不对：FAQ 表需要列 {','.join(FAQ_COLUMNS)}（code 可省略），"
+                                                         f"缺少 {','.join(missing)}；实际是 {','.join(header) or '(空)'}"))
+    return report
+
+
+def _cell(value: Any) -> Any:
+    """Table cells hold lists/objects as JSON text."""
+    text = str(value).strip()
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    return text
+
+
+def import_file(kb: KnowledgeBase, raw: bytes, filename: str, actor: str, publish: bool = True,
+                skip_bad: bool = False) -> ImportReport:
+    """Validate everything; write nothing unless all is valid (or `skip_bad`), in one transaction."""
+    existing = {g.code: g for g in kb.live()}
+    report = parse(raw, filename, existing)
+    if report.errors and not skip_bad:
+        return report
+    if publish:
+        kb.publish_directly(report.guides, actor, note=f"导入 {Path(filename).name}")
+    else:
+        for g in report.guides:
+            kb.save_draft(g, actor)
+    return report
+
+
+# ---- export --------------------------------------------------------------------------------------
+def export(kb: KnowledgeBase, fmt: str) -> bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt}; choose one of {', '.join(FORMATS)}")
+    docs = []
+    for g in kb.list(limit=1_000_000):
+        doc = GuideData.model_validate(g.draft).model_dump(mode="json")
+        doc.update(status=g.status, version=g.live_version, updated_by=g.updated_by,
+                   updated_at=g.updated_at.isoformat())
+        docs.append(doc)
+    if fmt == "json":
+        return json.dumps({"guides": docs}, ensure_ascii=False, indent=2).encode()
+    if fmt == "yaml":
+        return yaml.safe_dump({"guides": docs}, allow_unicode=True, sort_keys=False).encode()
+    columns = GUIDE_FIELDS + META_FIELDS
+    table = [[json.dumps(d[c], ensure_ascii=False) if isinstance(d[c], (list, dict)) else
+              ("" if d[c] is None else d[c]) for c in columns] for d in docs]
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows(table)
+        return out.getvalue().encode("utf-8-sig")  # BOM: Excel opens it as UTF-8
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "guides"
+    ws.append(columns)
+    for row in table:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,71 @@
+"""The sentence encoder (e5 via sentence-transformers), loaded offline, with an on-disk embedding cache."""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class Encoder:
+    """`encode_queries` for citizens' questions, `encode_passages` for knowledge-base text (cached)."""
+
+    def __init__(self, model_path: Path, cache_path: Path | None = None) -> None:
+        if not (model_path / "modules.json").exists():
+            raise FileNotFoundError(
+                f"embedding model not found at {model_path}. Build it with `make setup` "
+                "(or `.venv/bin/govbot setup-model`), or set GOVBOT_EMBEDDING_MODEL to a sentence-transformers folder."
+            )
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        self.model = SentenceTransformer(str(model_path), device="cpu")
+        self.dim = self.model.get_sentence_embedding_dimension()
+        self._key_prefix = str(model_path.resolve())
+        self._lock = threading.Lock()
+        self._cache = None
+        if cache_path is not None:
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            self._cache = sqlite3.connect(str(cache_path), check_same_thread=False)
+            self._cache.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:  # torch inference is not re-entrant friendly on 2 cores; serialise it
+            vecs = self.model.encode(texts, prompt_name=prompt, batch_size=32, convert_to_numpy=True,
+                                     normalize_embeddings=True, show_progress_bar=False)
+        return vecs.astype(np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        if self._cache is None:
+            return self._encode(texts, "passage")
+        keys = [hashlib.sha1(f"{self._key_prefix}|passage|{t}".encode()).hexdigest() for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                rows = self._cache.execute(
+                    f"SELECT key, vec FROM emb WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        todo = [i for i, k in enumerate(keys) if k not in found]
+        if todo:
+            fresh = self._encode([texts[i] for i in todo], "passage")
+            with self._lock:
+                self._cache.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
+                                        [(keys[i], fresh[j].tobytes()) for j, i in enumerate(todo)])
+                self._cache.commit()
+            for j, i in enumerate(todo):
+                found[keys[i]] = fresh[j]
+        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, self.dim), dtype=np.float32)

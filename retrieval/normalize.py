@@ -1,0 +1,81 @@
+"""Query and passage normalisation: traditional → simplified, full-width → half-width, punctuation,
+typos, aliases, and homophone (pinyin) repair against the knowledge base's own vocabulary."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import opencc
+from pypinyin import lazy_pinyin
+
+_T2S = opencc.OpenCC("t2s")
+_PUNCT = re.compile(r"[\s\u3000!-/:-@\[-`{-~，。！？、；：“”‘’（）《》【】…—·~～]+")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def _pinyin_key(text: str) -> str:
+    return " ".join(lazy_pinyin(text))
+
+
+@dataclass
+class Normalizer:
+    """Editors maintain `aliases` (俗称 → 规范说法) and `typos` in the knowledge base's synonym file;
+    `vocabulary` (words of the guides) drives homophone repair for typos nobody listed."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    typos: dict[str, str] = field(default_factory=dict)
+    vocabulary: set[str] = field(default_factory=set)
+    _by_pinyin: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    _replace: re.Pattern | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.set_vocabulary(self.vocabulary)
+        self.set_dictionary(self.aliases, self.typos)
+
+    def set_dictionary(self, aliases: dict[str, str], typos: dict[str, str]) -> None:
+        self.aliases, self.typos = dict(aliases), dict(typos)
+        mapping = {self._basic(k): v for k, v in {**self.aliases, **self.typos}.items() if k}
+        self._mapping = {k: v for k, v in mapping.items() if k and k != v}
+        keys = sorted(self._mapping, key=len, reverse=True)  # longest first: 医保码 before 医保
+        self._replace = re.compile("|".join(map(re.escape, keys))) if keys else None
+
+    def set_vocabulary(self, words: set[str]) -> None:
+        self.vocabulary = {w for w in words if len(w) >= 2 and _HAN_RUN.fullmatch(w)}
+        by_pinyin: dict[str, set[str]] = {}
+        for w in self.vocabulary:
+            by_pinyin.setdefault(_pinyin_key(w), set()).add(w)
+        # only unambiguous sounds: one vocabulary word per pinyin key
+        self._by_pinyin = {k: next(iter(v)) for k, v in by_pinyin.items() if len(v) == 1}
+
+    @staticmethod
+    def _basic(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text)
+        text = _T2S.convert(text).lower()
+        return _PUNCT.sub(" ", text).strip()
+
+    def _repair_homophones(self, text: str) -> str:
+        def fix(run: str) -> str:
+            out, i = [], 0
+            while i < len(run):
+                for n in (4, 3, 2):
+                    window = run[i:i + n]
+                    if len(window) < n or window in self.vocabulary:
+                        continue
+                    word = self._by_pinyin.get(_pinyin_key(window))
+                    if word and word != window:
+                        out.append(word)
+                        i += n
+                        break
+                else:
+                    out.append(run[i])
+                    i += 1
+            return "".join(out)
+
+        return _HAN_RUN.sub(lambda m: fix(m.group(0)), text) if self._by_pinyin else text
+
+    def __call__(self, text: str) -> str:
+        text = self._basic(text)
+        if self._replace is not None:
+            text = self._replace.sub(lambda m: self._mapping[m.group(0)], text)
+        return self._repair_homophones(text)
