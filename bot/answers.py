@@ -62,10 +62,13 @@ def attribute_text(g: GuideData, attribute: str, question: str = "") -> str:
 
 
 def best_faq_answer(g: GuideData, question: str) -> str:
-    """The FAQ answer whose questions share the most characters with the citizen's question."""
-    chars = set(re.findall(r"[\u4e00-\u9fff]", question))
+    """The FAQ holding the passage retrieval matched; else the one sharing most characters with the question."""
     if not g.faqs:
         return ""
+    for faq in g.faqs:
+        if question in (faq.question, *faq.similar_questions):
+            return faq.answer
+    chars = set(re.findall(r"[\u4e00-\u9fff]", question))
 
     def overlap(faq) -> float:
         return max(len(chars & set(q)) / (len(set(q)) or 1) for q in [faq.question, *faq.similar_questions])

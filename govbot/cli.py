@@ -37,7 +37,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     from govbot.stack import serve
 
-    serve(get_settings())
+    cmd_train(args)
+    serve(get_settings(), args.epochs_scale)
 
 
 def cmd_ask(args: argparse.Namespace) -> None:
@@ -131,7 +132,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--force", action="store_true")
     t.add_argument("--epochs-scale", type=float, default=1.0, help="e.g. 0.5 for a quicker, rougher model")
     t.set_defaults(fn=cmd_train)
-    sub.add_parser("serve", help="run Rasa + the app on the embedded defaults").set_defaults(fn=cmd_serve)
+    sv = sub.add_parser("serve", help="run Rasa + the app on the embedded defaults (trains first if needed)")
+    sv.add_argument("--epochs-scale", type=float, default=1.0, help="train a quicker model, e.g. 0.3")
+    sv.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
+    sv.set_defaults(fn=cmd_serve)
     a = sub.add_parser("ask", help="retrieval from the command line")
     a.add_argument("question", nargs="*")
     a.add_argument("--json", action="store_true", help="one JSON line per question (stdin: one per line)")

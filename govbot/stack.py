@@ -36,6 +36,17 @@ def _port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def endpoints_file(settings: Settings) -> Path:
+    """endpoints.yml with the action webhook on the app's actual port."""
+    source = settings.root / "endpoints.yml"
+    text = source.read_text()
+    if settings.port == 8000:
+        return source
+    target = settings.var_dir / "endpoints.yml"
+    target.write_text(text.replace("127.0.0.1:8000/", f"127.0.0.1:{settings.port}/"))
+    return target
+
+
 def start_processes(settings: Settings, model: Path) -> list[Process]:
     logs = settings.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -47,7 +58,7 @@ def start_processes(settings: Settings, model: Path) -> list[Process]:
                              f"port with {'GOVBOT_PORT' if name == 'the app' else 'RASA_PORT'}=…")
     rasa_cmd = [str(rasa_project.rasa_bin(settings)), "run", "--enable-api", "--auth-token", settings.rasa_token,
                 "-i", "127.0.0.1", "-p", str(settings.rasa_port), "--model", str(model),
-                "--endpoints", "endpoints.yml"]
+                "--endpoints", str(endpoints_file(settings))]
     app_cmd = [sys.executable, "-m", "uvicorn", "connectors.app:create_app", "--factory",
                "--host", settings.host, "--port", str(settings.port), "--log-level", "warning"]
     started = []
@@ -95,8 +106,8 @@ def stop(procs: list[Process]) -> None:
             os.killpg(p.proc.pid, signal.SIGKILL)
 
 
-def serve(settings: Settings) -> None:
-    model = rasa_project.train(settings)
+def serve(settings: Settings, epochs_scale: float = 1.0) -> None:
+    model = rasa_project.train(settings, epochs_scale=epochs_scale)
     print("starting Rasa and the app …", flush=True)
     procs = start_processes(settings, model)
     try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FEATURES = ("dense1", "dense_margin", "sparse1", "sparse_margin", "fused1", "fused_margin", "agree", "fused3_gap",
-            "coverage")
+            "coverage", "named", "named_margin")
 
 
 @dataclass
@@ -47,7 +47,12 @@ class Calibration:
 
 
 def fit_logistic(xs: list[list[float]], ys: list[int]) -> Logistic:
+    """Standardise the features (margins are ~0.01, scores ~0.9), fit, fold the scaling into the weights."""
+    import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(xs, ys)
-    return Logistic([float(w) for w in model.coef_[0]], float(model.intercept_[0]))
+    x = np.asarray(xs, dtype=float)
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=0.1, max_iter=5000).fit((x - mean) / std, ys)
+    w = model.coef_[0] / std
+    return Logistic([float(v) for v in w], float(model.intercept_[0] - (w * mean).sum()))

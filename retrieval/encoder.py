@@ -24,11 +24,15 @@ class Encoder:
                 "(or `.venv/bin/govbot setup-model`), or set GOVBOT_EMBEDDING_MODEL to a sentence-transformers folder."
             )
         import torch
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
 
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         self.model = SentenceTransformer(str(model_path), device="cpu")
-        self.dim = self.model.get_sentence_embedding_dimension()
+        self.dim = self.model.get_embedding_dimension()
         self._key_prefix = str(model_path.resolve())
         self._lock = threading.Lock()
         self._cache = None

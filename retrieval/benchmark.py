@@ -1,0 +1,209 @@
+"""`govbot eval` (systems side by side on one evaluation set) and `govbot bench` (latency, memory, scale)."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from retrieval.evaluate import Case, Prediction, confusions, load_cases, metrics
+
+METRIC_ROWS = [("top1", "top-1"), ("recall@3", "recall@3"), ("mrr", "MRR"), ("answer_rate", "answer rate"),
+               ("wrong_answer_rate", "wrong answers / in-scope"), ("oos_rejection", "out-of-scope rejected"),
+               ("resolved_rate", "resolved (answer or clarify)"), ("ambiguous_handled", "ambiguous handled")]
+
+
+def _ours(svc) -> Any:
+    def run(q: str) -> Prediction:
+        r = svc.retriever.search(q)
+        return Prediction(r.decision, [m.code for m in r.matches], [m.code for m in r.offered])
+
+    return run
+
+
+def _single_signal(svc, which: str) -> Any:
+    """Baselines: one signal ranks items and the top item is always answered (the usual fixed setup)."""
+    retriever = svc.retriever
+
+    def run(q: str) -> Prediction:
+        dense, sparse, _, _ = retriever._item_scores(retriever.normalizer(q))
+        scores = dense if which == "dense" else sparse
+        ranked = [c for c, _ in sorted(scores.items(), key=lambda kv: -kv[1])]
+        return Prediction("answer" if ranked else "handoff", ranked, ranked[:1])
+
+    return run
+
+
+def _rasa_response_selector(svc, cases: list[Case]) -> list[Prediction] | None:
+    """Train Rasa's ResponseSelector on the same FAQ data (in .venv-rasa) and parse every question."""
+    root = svc.settings.root
+    python = root / ".venv-rasa" / "bin" / "python"
+    if not python.exists():
+        print("  (skipping the Rasa ResponseSelector baseline: .venv-rasa is missing; run `make setup`)")
+        return None
+    work = svc.settings.var_dir / "eval_response_selector"
+    work.mkdir(parents=True, exist_ok=True)
+    guides = svc.kb.live()
+    nlu = {"version": "3.1", "nlu": [{"intent": f"faq/{g.code}", "examples": "".join(
+        f"- {t}\n" for t in dict.fromkeys([g.title, *[q for f in g.faqs for q in (f.question, *f.similar_questions)]])
+    )} for g in guides]}
+    domain = {"version": "3.1", "intents": ["faq"],
+              "responses": {f"utter_faq/{g.code}": [{"text": g.title}] for g in guides}}
+    config = {"recipe": "default.v1", "language": "zh", "assistant_id": "rs-baseline", "pipeline": [
+        {"name": "JiebaTokenizer"}, {"name": "CountVectorsFeaturizer"},
+        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 3},
+        {"name": "DIETClassifier", "epochs": 30}, {"name": "ResponseSelector", "epochs": 60}], "policies": []}
+    for name, doc in (("nlu.yml", nlu), ("domain.yml", domain), ("config.yml", config)):
+        (work / name).write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False))
+    model = work / "models" / "rs.tar.gz"
+    if not model.exists():
+        print("  training Rasa ResponseSelector on the FAQ data (a few minutes) …", flush=True)
+        subprocess.run([str(root / ".venv-rasa" / "bin" / "rasa"), "train", "nlu", "--nlu", "nlu.yml",
+                        "--config", "config.yml", "--domain", "domain.yml", "--out", "models",
+                        "--fixed-model-name", "rs"], cwd=work, check=True, capture_output=True)
+    questions = "".join(json.dumps({"q": c.question}, ensure_ascii=False) + "\n" for c in cases)
+    out = subprocess.run([str(python), "-m", "bot.response_selector_baseline", str(model)], cwd=root,
+                         input=questions, capture_output=True, text=True, check=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    preds = []
+    for line in out.stdout.splitlines():
+        row = json.loads(line)
+        ranked = [r["code"] for r in row["ranking"]]
+        confident = bool(row["ranking"]) and row["ranking"][0]["confidence"] >= 0.5
+        preds.append(Prediction("answer" if confident else "handoff", ranked, ranked[:1]))
+    return preds
+
+
+def run_eval(svc, set_name: str, with_rasa: bool = True) -> dict[str, dict]:
+    cases = load_cases(set_name)
+    svc.live_index  # noqa: B018
+    titles = {g.code: g.title for g in svc.kb.live()}
+    systems: dict[str, list[Prediction]] = {}
+    timings: dict[str, float] = {}
+    for name, fn in (("BM25+jieba", _single_signal(svc, "sparse")), ("dense e5", _single_signal(svc, "dense")),
+                     ("ours (hybrid+calibrated)", _ours(svc))):
+        t0 = time.perf_counter()
+        systems[name] = [fn(c.question) for c in cases]
+        timings[name] = (time.perf_counter() - t0) / len(cases) * 1000
+    if with_rasa:
+        preds = _rasa_response_selector(svc, cases)
+        if preds is not None:
+            systems["Rasa ResponseSelector"] = preds
+    results = {name: metrics(cases, preds) for name, preds in systems.items()}
+    kinds = results[next(iter(results))]
+    print(f"\nevaluation set '{set_name}': {kinds['in_scope']} in scope, {kinds['out_of_scope']} out of scope, "
+          f"{kinds['ambiguous']} ambiguous. Baselines answer their top item (no calibration).\n")
+    names = list(results)
+    width = max(len(n) for n in names) + 2
+    print(f"{'metric':<30}" + "".join(f"{n:>{width}}" for n in names))
+    for key, label in METRIC_ROWS:
+        print(f"{label:<30}" + "".join(f"{results[n][key]:>{width}.3f}" for n in names))
+    print(f"{'ms per question':<30}" + "".join(f"{timings.get(n, float('nan')):>{width}.1f}" for n in names))
+    print("\nworst misses of ours:")
+    for line in confusions(cases, systems["ours (hybrid+calibrated)"], titles):
+        print("  " + line)
+    return results
+
+
+# ---- benchmarks ---------------------------------------------------------------------------------
+_TEMPLATES = ["{t}怎么办理", "办{t}需要什么材料", "{t}在哪里办", "{t}要多久", "{t}收费吗", "我想咨询{t}",
+              "{t}可以网上办吗", "{t}的条件是什么", "请问{t}的流程", "{t}找哪个部门", "{r}的{t}怎么弄",
+              "帮{p}办{t}要带什么", "{t}周末能办吗", "{r}{t}去哪个窗口"]
+_REGIONS = ["本市", "城东区", "城西区", "高新区", "开发区", "北区", "南区", "新区", "老城区", "港区"]
+_PEOPLE = ["老人", "孩子", "家里人", "亲戚", "同事", "父母", "爱人", "朋友"]
+
+
+def synthetic_items(n_entries: int, guides, seed: int = 7):
+    """n FAQ entries made by filling question templates with catalogue titles, regions and people,
+    grouped 10 entries per synthetic item (code SYN-xxxxx)."""
+    from retrieval.engine import IndexedItem
+
+    rng = random.Random(seed)
+    titles = [g.title for g in guides]
+    items, batch = [], []
+    for i in range(n_entries):
+        t = rng.choice(titles)
+        batch.append(rng.choice(_TEMPLATES).format(t=t, r=rng.choice(_REGIONS), p=rng.choice(_PEOPLE))
+                     + f"（{rng.choice(_REGIONS)}{i}）")
+        if len(batch) == 10:
+            code = f"SYN-{len(items):05d}"
+            items.append(IndexedItem(code=code, title=f"{batch[0][:20]}", passages=tuple(batch)))
+            batch = []
+    return items
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _latencies(retriever, questions: list[str]) -> tuple[float, float]:
+    for q in questions[:10]:
+        retriever.search(q)  # warm up
+    times = []
+    for q in questions:
+        t0 = time.perf_counter()
+        retriever.search(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def run_bench_retrieval(svc, sizes: list[int]) -> None:
+    from knowledge_base.live_index import to_indexed_item
+    from knowledge_base.schema import GuideData
+
+    guides = svc.kb.live()
+    base = [to_indexed_item(g) for g in guides]
+    questions = [c.question for c in load_cases("test")][:200]
+    print(f"retrieval benchmark: {len(questions)} test questions, warm, single thread; "
+          f"{os.cpu_count()} cores\n")
+    print(f"{'FAQ entries':>12} {'passages':>9} {'index':>6} {'build s':>8} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>8}")
+    for extra in sizes:
+        items = base + synthetic_items(extra, guides)
+        t_build = svc.retriever.index(items)
+        p50, p99 = _latencies(svc.retriever, questions)
+        n_passages = svc.retriever.dense.size
+        print(f"{extra + sum(len(i.passages) for i in base):>12} {n_passages:>9} {svc.retriever.dense.kind:>6} "
+              f"{t_build:>8.1f} {p50:>8.1f} {p99:>8.1f} {_rss_mb():>8.0f}", flush=True)
+    # publish-to-searchable on the sample index
+    svc.retriever.index(base)
+    g = GuideData(code="BENCH-01", title="测试事项：犬只登记", faqs=[
+        {"question": "养狗要去哪里登记", "similar_questions": ["狗证怎么办"], "answer": "到辖区派出所登记。"}])
+    t0 = time.perf_counter()
+    svc.retriever.upsert([to_indexed_item(g)])
+    hit = svc.retriever.search("狗证在哪办").matches[0].code
+    print(f"\npublish → searchable (upsert of one new item, then found as top match={hit == 'BENCH-01'}): "
+          f"{(time.perf_counter() - t0) * 1000:.0f} ms")
+
+
+def run_bench_chat(settings, turns: int) -> None:
+    """Per-turn latency through the full stack (app → Rasa → action webhook → retrieval) on a running server."""
+    import httpx
+
+    url = f"http://127.0.0.1:{settings.port}"
+    try:
+        httpx.get(f"{url}/healthz", timeout=3).raise_for_status()
+    except httpx.HTTPError:
+        raise SystemExit(f"no server at {url}: start it with `make run` (or `govbot serve`) first")
+    script = ["你好", "护照怎么办", "那要多少钱", "在哪里办", "社保卡丢了怎么补办", "要带什么材料", "谢谢"]
+    times = []
+    with httpx.Client(timeout=30) as client:
+        for i in range(turns):
+            msg = script[i % len(script)]
+            t0 = time.perf_counter()
+            r = client.post(f"{url}/api/v1/chat", json={"sender_id": f"bench-{i // len(script)}",
+                                                        "message": msg, "channel": "web"})
+            r.raise_for_status()
+            times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    print(f"chat turns: {len(times)} sequential; p50 {statistics.median(times):.0f} ms, "
+          f"p90 {times[int(len(times) * 0.9)]:.0f} ms, p99 {times[min(len(times) - 1, int(len(times) * 0.99))]:.0f} ms, "
+          f"mean {np.mean(times):.0f} ms")
