@@ -51,6 +51,8 @@ def start_processes(settings: Settings, model: Path) -> list[Process]:
     logs = settings.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GOVBOT_PORT": str(settings.port), "RASA_PORT": str(settings.rasa_port),
+           "GOVBOT_VAR_DIR": str(settings.var_dir), "DATABASE_URL": settings.database_url,
+           "GOVBOT_EMBEDDING_MODEL": str(settings.embedding_model), "RASA_TOKEN": settings.rasa_token,
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     for name, port in (("the app", settings.port), ("Rasa", settings.rasa_port)):
         if not _port_free(port):
