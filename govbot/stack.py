@@ -115,7 +115,8 @@ def serve(settings: Settings, epochs_scale: float = 1.0) -> None:
     try:
         wait_ready(settings, procs)
         print(f"\n政务通 is running.\n  web chat:  http://{settings.host}:{settings.port}/\n"
-              f"  editor:    http://{settings.host}:{settings.port}/editor\n"
+              f"  editor:    http://{settings.host}:{settings.port}/editor  (get a token: "
+              f".venv/bin/govbot users add NAME --role editor|reviewer|admin)\n"
               f"  API docs:  http://{settings.host}:{settings.port}/docs\n"
               f"  logs:      {settings.var_dir / 'logs'}\nPress Ctrl-C to stop.", flush=True)
         while all(p.proc.poll() is None for p in procs):
