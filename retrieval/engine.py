@@ -257,7 +257,8 @@ class Retriever:
         d1, d2 = dense.get(c1, 0.0), dense.get(c2, 0.0) if c2 else 0.0
         s1, s2 = sparse.get(c1, 0.0), sparse.get(c2, 0.0) if c2 else 0.0
         top_dense = max(dense, key=dense.get) if dense else None
-        top_sparse = max(sparse, key=sparse.get) if sparse else None
+        best_sparse = max(sparse.values(), default=0.0)
+        top_sparse = c1 if sparse.get(c1, -1.0) >= best_sparse - 1e-6 else None  # a tie counts as agreement
         return {"dense1": d1, "dense_margin": d1 - d2, "sparse1": s1 / (s1 + 6.0),
                 "sparse_margin": (s1 - s2) / (s1 + 6.0), "fused1": f[0], "fused_margin": f[0] - f[1],
                 "agree": float(c1 == top_dense and c1 == top_sparse), "fused3_gap": f[0] - f[2]}
