@@ -183,9 +183,6 @@ class Retriever:
     def __len__(self) -> int:
         return len(self._items)
 
-    def item(self, code: str) -> IndexedItem | None:
-        return self._items.get(code)
-
     # ---- searching ------------------------------------------------------------------------------
     def _item_scores(self, text: str) -> tuple[dict[str, float], dict[str, float], np.ndarray, dict[str, str]]:
         """Best dense and sparse score per item, the query vector, and each item's best dense passage."""

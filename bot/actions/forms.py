@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from bot.actions.protocol import Reply, Tracker, action
-from bot.appointments import date_problem, parse_date
+from bot.appointments import BOOKING_WINDOW_DAYS, date_problem, parse_date
 
 _APPLICATION_NO = re.compile(r"[A-Za-z]{0,2}\d{10,14}")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
@@ -64,6 +64,34 @@ def action_progress_result(tracker: Tracker, svc: Any) -> Reply:
 
 
 # ---- appointments --------------------------------------------------------------------------------
+def _value(tracker: Tracker, reply: Reply, slot: str) -> Any:
+    """A slot's value as this validation leaves it: just validated, else what the tracker has."""
+    for event in reply.events:
+        if event["name"] == slot:
+            return event["value"]
+    return tracker.slot(slot)
+
+
+def _validate_day_and_slot(tracker: Tracker, svc: Any, reply: Reply, service_code: str | None) -> None:
+    """Shared by booking and rescheduling: a working day within the window, then a free time slot."""
+    todo, today = tracker.slots_to_validate(), _today()
+    if todo.get("appt_date") is not None:
+        day = parse_date(str(todo["appt_date"]), today)
+        problem = "没有识别出日期" if day is None else date_problem(day, today)
+        if problem:
+            reply.say(f"{problem}，请重新选择日期（未来{BOOKING_WINDOW_DAYS}天内的工作日，例如“下周二”“12月3日”）。")
+            reply.set("appt_date", None)
+        else:
+            reply.set("appt_date", day.isoformat())
+    day_text = _value(tracker, reply, "appt_date")
+    if todo.get("appt_slot") is not None and service_code and day_text:
+        slot, why = svc.booking.choose_slot(str(todo["appt_slot"]), service_code, dt.date.fromisoformat(day_text))
+        if slot is None:
+            reply.say(f"{why}，请从可预约的时段中选择。").set("appt_slot", None)
+        else:
+            reply.set("appt_slot", slot)
+
+
 def _resolve_service(tracker: Tracker, svc: Any, text: str) -> tuple[str | None, Reply]:
     from bot.answers import service_mention
 
@@ -87,8 +115,7 @@ def _resolve_service(tracker: Tracker, svc: Any, text: str) -> tuple[str | None,
 
 @action("validate_appointment_form")
 def validate_appointment_form(tracker: Tracker, svc: Any) -> Reply:
-    todo, today = tracker.slots_to_validate(), _today()
-    reply = Reply()
+    todo, reply = tracker.slots_to_validate(), Reply()
     if "appt_service" in todo:
         code, reply = _resolve_service(tracker, svc, str(todo["appt_service"] or tracker.text))
         guide = svc.kb.live_guide(code) if code else None
@@ -96,23 +123,7 @@ def validate_appointment_form(tracker: Tracker, svc: Any) -> Reply:
             reply.set("appt_service", None)
         else:
             reply.say(f"好的，为您预约“{guide.title}”。").set("appt_service", code)
-    service = next((e["value"] for e in reply.events if e["name"] == "appt_service"), None) or \
-        tracker.slot("appt_service")
-    if todo.get("appt_date") is not None:
-        day = parse_date(str(todo["appt_date"]), today)
-        problem = "没有识别出日期" if day is None else date_problem(day, today)
-        if problem:
-            reply.say(f"{problem}，请重新选择日期（未来{30}天内的工作日，例如“下周二”“12月3日”）。")
-            reply.set("appt_date", None)
-        else:
-            reply.set("appt_date", day.isoformat())
-    day_text = next((e["value"] for e in reply.events if e["name"] == "appt_date"), None) or tracker.slot("appt_date")
-    if todo.get("appt_slot") is not None and service and day_text:
-        slot, why = svc.booking.choose_slot(str(todo["appt_slot"]), service, dt.date.fromisoformat(day_text))
-        if slot is None:
-            reply.say(f"{why}，请从可预约的时段中选择。").set("appt_slot", None)
-        else:
-            reply.set("appt_slot", slot)
+    _validate_day_and_slot(tracker, svc, reply, _value(tracker, reply, "appt_service"))
     if todo.get("appt_name") is not None:
         name = re.sub(r"^(我叫|我是|姓名是?|名字是?)", "", str(todo["appt_name"]).strip())
         if not re.fullmatch(r"[\u4e00-\u9fa5·]{2,12}|[A-Za-z][A-Za-z .]{1,39}", name):
@@ -195,21 +206,9 @@ def action_cancel_appointment(tracker: Tracker, svc: Any) -> Reply:
 def validate_reschedule_form(tracker: Tracker, svc: Any) -> Reply:
     reply = Reply()
     _validate_code(tracker, svc, reply)
-    todo, today = tracker.slots_to_validate(), _today()
-    code = next((e["value"] for e in reply.events if e["name"] == "confirmation_code"), None) or \
-        tracker.slot("confirmation_code")
+    code = _value(tracker, reply, "confirmation_code")
     appt = svc.booking.find(code) if code else None
-    if todo.get("appt_date") is not None:
-        day = parse_date(str(todo["appt_date"]), today)
-        problem = "没有识别出日期" if day is None else date_problem(day, today)
-        if problem:
-            reply.say(f"{problem}，请重新选择日期。").set("appt_date", None)
-        else:
-            reply.set("appt_date", day.isoformat())
-    day_text = next((e["value"] for e in reply.events if e["name"] == "appt_date"), None) or tracker.slot("appt_date")
-    if todo.get("appt_slot") is not None and appt and day_text:
-        slot, why = svc.booking.choose_slot(str(todo["appt_slot"]), appt.service_code, dt.date.fromisoformat(day_text))
-        reply.set("appt_slot", slot) if slot else reply.say(f"{why}，请重新选择时段。").set("appt_slot", None)
+    _validate_day_and_slot(tracker, svc, reply, appt.service_code if appt else None)
     return reply
 
 
