@@ -41,24 +41,24 @@ def _numbered(items: list[str]) -> str:
 
 
 def attribute_text(g: GuideData, attribute: str, question: str = "") -> str:
+    """The asked field in plain words; "" when the guide leaves that field empty."""
     if attribute == "materials":
         lines = [f"{m.name}（{m.form}{f'{m.count}份' if m.count else ''}）" + (f"：{m.notes}" if m.notes else "")
                  for m in g.materials]
         asked = [m.name for m in g.materials if any(w in m.name for w in re.findall(r"[\u4e00-\u9fff]{2,}", question)
                                                      if len(w) >= 2 and w not in ("材料", "需要", "要带"))]
         lead = f"需要，{asked[0]}在材料清单里。" if asked else ""
-        return lead + "需要准备：\n" + _numbered(lines) if lines else "该事项无需提交材料。"
+        return lead + "需要准备：\n" + _numbered(lines) if lines else ""
     if attribute == "time_limit":
-        return f"法定办结时限{g.time_limit.legal}，承诺{g.time_limit.promised}办结。"
+        tl = g.time_limit
+        return f"法定办结时限{tl.legal}，承诺{tl.promised}办结。" if tl.legal and tl.promised else tl.legal or tl.promised
     if attribute == "online":
         parts = [f"网上办理：{g.online.url}" if g.online.url else "",
                  f"小程序路径：{g.online.mini_program_path}" if g.online.mini_program_path else ""]
-        return "\n".join(p for p in parts if p) or "该事项暂不支持网上办理，请到窗口办理。"
+        return "\n".join(p for p in parts if p)
     if attribute in ("conditions", "steps"):
-        items = getattr(g, attribute)
-        return _numbered(items) if items else "指南中暂无此项信息，可拨打12345咨询。"
-    value = getattr(g, attribute)
-    return value or "指南中暂无此项信息，可拨打12345咨询。"
+        return _numbered(getattr(g, attribute))
+    return getattr(g, attribute)
 
 
 def best_faq_answer(g: GuideData, question: str) -> str:
@@ -82,10 +82,11 @@ def footer(g: GuideData, updated: str) -> str:
 
 
 def answer_text(g: GuideData, question: str, attribute: str | None, updated: str) -> str:
-    if attribute:
-        body = f"【{g.title}】{ATTRIBUTE_NAMES[attribute]}：\n{attribute_text(g, attribute, question)}"
-    else:
-        body = f"【{g.title}】\n{best_faq_answer(g, question)}"
+    field = attribute_text(g, attribute, question) if attribute else ""
+    if field:
+        body = f"【{g.title}】{ATTRIBUTE_NAMES[attribute]}：\n{field}"
+    else:  # no attribute asked, or the guide leaves that field empty: answer from its FAQ
+        body = f"【{g.title}】\n{best_faq_answer(g, question) or '指南中暂无这方面的信息，可拨打12345咨询。'}"
     others = "、".join(ATTRIBUTE_NAMES[a] for a in ("materials", "fee", "time_limit", "location", "online")
                       if a != attribute)
     return f"{body}\n{footer(g, updated)}\n还可以问我：{others}，或说“预约办理”。"
