@@ -31,7 +31,7 @@ def test_citizen_asks_in_the_web_chat_and_clicks_a_button(stack, tmp_path):
         page.fill("#text", "护照怎么办")
         page.click("button[type=submit]")
         page.wait_for_selector("text=普通护照申领", timeout=30000)
-        page.get_by_role("button", name="满意").click()
+        page.get_by_role("button", name="满意", exact=True).click()
         page.wait_for_selector("text=感谢您的评价", timeout=30000)
         page.fill("#text", "证件丢了")
         page.click("button[type=submit]")
