@@ -108,7 +108,14 @@ def stop(procs: list[Process]) -> None:
             os.killpg(p.proc.pid, signal.SIGKILL)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(settings: Settings, epochs_scale: float = 1.0) -> None:
+    """Ctrl-C (SIGINT) or SIGTERM (systemd, `kill`) stop both processes cleanly."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     model = rasa_project.train(settings, epochs_scale=epochs_scale)
     print("starting Rasa and the app …", flush=True)
     procs = start_processes(settings, model)
