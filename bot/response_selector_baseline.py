@@ -25,7 +25,8 @@ def parse(model: str) -> None:
         for line in sys.stdin:
             q = json.loads(line)["q"]
             result = await agent.parse_message(q)
-            ranking = (result.get("response_selector", {}).get("faq", {}) or {}).get("ranking", [])
+            selectors = result.get("response_selector", {})
+            ranking = (selectors.get("faq") or selectors.get("default") or {}).get("ranking", [])
             out = [{"code": r["intent_response_key"].split("/", 1)[1], "confidence": r["confidence"]}
                    for r in ranking if "/" in r.get("intent_response_key", "")]
             print(json.dumps({"q": q, "intent": result["intent"]["name"], "ranking": out}, ensure_ascii=False),

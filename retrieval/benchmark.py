@@ -75,6 +75,8 @@ def _rasa_response_selector(svc, cases: list[Case]) -> list[Prediction] | None:
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     preds = []
     for line in out.stdout.splitlines():
+        if not line.startswith('{"q"'):
+            continue  # Rasa and jieba also print to stdout
         row = json.loads(line)
         ranked = [r["code"] for r in row["ranking"]]
         confident = bool(row["ranking"]) and row["ranking"][0]["confidence"] >= 0.5
