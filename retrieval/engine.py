@@ -244,8 +244,7 @@ class Retriever:
         vocab = self._item_vocab.get(code, set())
         return sum(w for t, w in idf.items() if t in vocab) / (sum(idf.values()) or 1.0)
 
-    @staticmethod
-    def features(ranked: list[tuple[str, float]], dense: dict[str, float], sparse: dict[str, float]) -> dict:
+    def features(self, ranked: list[tuple[str, float]], dense: dict[str, float], sparse: dict[str, float]) -> dict:
         def at(i: int) -> str | None:
             return ranked[i][0] if len(ranked) > i else None
 
@@ -256,8 +255,9 @@ class Retriever:
         top_dense = max(dense, key=dense.get) if dense else None
         best_sparse = max(sparse.values(), default=0.0)
         top_sparse = c1 if sparse.get(c1, -1.0) >= best_sparse - 1e-6 else None  # a tie counts as agreement
-        return {"dense1": d1, "dense_margin": d1 - d2, "sparse1": s1 / (s1 + 6.0),
-                "sparse_margin": (s1 - s2) / (s1 + 6.0), "fused1": f[0], "fused_margin": f[0] - f[1],
+        sat = self.cfg["sparse_saturation"]
+        return {"dense1": d1, "dense_margin": d1 - d2, "sparse1": s1 / (s1 + sat),
+                "sparse_margin": (s1 - s2) / (s1 + sat), "fused1": f[0], "fused_margin": f[0] - f[1],
                 "agree": float(c1 == top_dense and c1 == top_sparse), "fused3_gap": f[0] - f[2]}
 
     def _decide(self, matches: list[Match], feats: dict) -> tuple[str, list[Match], float]:
