@@ -10,7 +10,7 @@ ATTRIBUTE_NAMES = {"materials": "所需材料", "fee": "收费标准", "time_lim
                    "online": "网上办理", "steps": "办理流程"}
 # phrases that ask for an attribute; also used to strip a follow-up down to its service mention
 ATTRIBUTE_CUES = {
-    "materials": "材料 带什么 带啥 带哪些 准备什么 准备啥 要带 需要带 证件 资料 户口本 照片 复印件 原件 带上",
+    "materials": "材料 带什么 带啥 带哪些 准备什么 准备啥 要带 需要带 资料 户口本 照片 复印件 原件 带上",
     "fee": "多少钱 收费 费用 要钱 花钱 免费 工本费 价格 交钱 几块钱",
     "time_limit": "多久 几天 多长时间 多少天 时限 什么时候能拿 多快 啥时候能 加急 要等",
     "location": "在哪 哪里 哪儿 地址 地点 窗口 去哪 什么地方 哪个部门",
