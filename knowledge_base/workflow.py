@@ -34,9 +34,9 @@ class KnowledgeBase:
         self.db = db
 
     # ---- reading --------------------------------------------------------------------------------
-    def get(self, code: str, s: Session | None = None) -> Guide:
-        with self.db.session() as own:
-            guide = (s or own).get(Guide, code.upper())
+    def get(self, code: str) -> Guide:
+        with self.db.session() as s:
+            guide = s.get(Guide, code.upper())
             if guide is None:
                 raise WorkflowError(f"事项 {code} 不存在 / no guide with code {code}", 404)
             return guide
@@ -85,13 +85,17 @@ class KnowledgeBase:
             return list(s.scalars(select(GuideVersion).where(GuideVersion.code == code.upper())
                                   .order_by(GuideVersion.version)))
 
-    def version(self, code: str, version: int, s: Session | None = None) -> GuideVersion:
-        with self.db.session() as own:
-            row = (s or own).scalars(select(GuideVersion).where(
-                GuideVersion.code == code.upper(), GuideVersion.version == version)).one_or_none()
-            if row is None:
-                raise WorkflowError(f"事项 {code} 没有第 {version} 版 / no version {version} of {code}", 404)
-            return row
+    def version(self, code: str, version: int) -> GuideVersion:
+        with self.db.session() as s:
+            return self._version(s, code, version)
+
+    @staticmethod
+    def _version(s: Session, code: str, version: int) -> GuideVersion:
+        row = s.scalars(select(GuideVersion).where(
+            GuideVersion.code == code.upper(), GuideVersion.version == version)).one_or_none()
+        if row is None:
+            raise WorkflowError(f"事项 {code} 没有第 {version} 版 / no version {version} of {code}", 404)
+        return row
 
     def diff(self, code: str, a: int, b: int) -> str:
         def lines(v: int) -> list[str]:
@@ -176,7 +180,7 @@ class KnowledgeBase:
             guide = s.get(Guide, code.upper())
             if guide is None:
                 raise WorkflowError(f"事项 {code} 不存在 / no guide with code {code}", 404)
-            old = self.version(code, to_version, s)
+            old = self._version(s, code, to_version)
             return self._publish(s, guide, dict(old.data), actor, f"rollback to v{to_version}")
 
     def archive(self, code: str, actor: str) -> Guide:

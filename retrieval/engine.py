@@ -56,8 +56,6 @@ class SearchResult:
     offered: list[Match] = field(default_factory=list)  # what the decision uses: 1 to answer, 2-3 to clarify
     confidence: float = 0.0
     features: dict[str, float] = field(default_factory=dict)
-    dense: dict[str, float] = field(default_factory=dict)
-    sparse: dict[str, float] = field(default_factory=dict)
 
 
 def load_config(path: Path) -> dict:
@@ -94,9 +92,9 @@ class Retriever:
         ordinary words stay out, so a typo is only ever repaired into a service term."""
         words: set[str] = set()
         for it in items:
-            words.add(self.normalizer._basic(it.title))
-            words.update(self.normalizer._basic(k) for k in it.keywords)
-        words |= {self.normalizer._basic(v) for v in self.normalizer.aliases.values()}
+            words.add(self.normalizer.basic(it.title))
+            words.update(self.normalizer.basic(k) for k in it.keywords)
+        words |= {self.normalizer.basic(v) for v in self.normalizer.aliases.values()}
         self.tokenizer.add_words(words)
         words |= {t for w in list(words) for t in self.tokenizer.tokens(w) if len(t) >= 2}
         return words
@@ -224,14 +222,14 @@ class Retriever:
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])
         matches = [Match(c, self._items[c].title, f, best.get(c, "")) for c, f in ranked[:max(k, 5)]]
         if not matches:
-            return SearchResult(question, "handoff", [], dense=dense, sparse=sparse)
+            return SearchResult(question, "handoff", [])
         feats = self.features(ranked, dense, sparse)
         feats["coverage"] = self._coverage(text, ranked[0][0])
         named = [max((len(k) for k in self._item_keywords.get(c, ()) if k in text), default=0) / len(text)
                  for c, _ in ranked[:2]] + [0.0]
         feats["named"], feats["named_margin"] = named[0], named[0] - named[1]
         decision, offered, confidence = self._decide(matches, feats)
-        return SearchResult(question, decision, matches, offered, confidence, feats, dense, sparse)
+        return SearchResult(question, decision, matches, offered, confidence, feats)
 
     def _coverage(self, text: str, code: str) -> float:
         """IDF-weighted share of the question's words that the item uses. Words no item uses (渔船, 股票)

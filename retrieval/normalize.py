@@ -35,7 +35,7 @@ class Normalizer:
 
     def set_dictionary(self, aliases: dict[str, str], typos: dict[str, str]) -> None:
         self.aliases, self.typos = dict(aliases), dict(typos)
-        mapping = {self._basic(k): v for k, v in {**self.aliases, **self.typos}.items() if k}
+        mapping = {self.basic(k): v for k, v in {**self.aliases, **self.typos}.items() if k}
         self._mapping = {k: v for k, v in mapping.items() if k and k != v}
         keys = sorted(self._mapping, key=len, reverse=True)  # longest first: 医保码 before 医保
         self._replace = re.compile("|".join(map(re.escape, keys))) if keys else None
@@ -49,7 +49,7 @@ class Normalizer:
         self._by_pinyin = {k: next(iter(v)) for k, v in by_pinyin.items() if len(v) == 1}
 
     @staticmethod
-    def _basic(text: str) -> str:
+    def basic(text: str) -> str:
         text = unicodedata.normalize("NFKC", text)
         text = _T2S.convert(text).lower()
         return _PUNCT.sub(" ", text).strip()
@@ -75,7 +75,7 @@ class Normalizer:
         return _HAN_RUN.sub(lambda m: fix(m.group(0)), text) if self._by_pinyin else text
 
     def __call__(self, text: str) -> str:
-        text = self._basic(text)
+        text = self.basic(text)
         if self._replace is not None:
             text = self._replace.sub(lambda m: self._mapping[m.group(0)], text)
         return self._repair_homophones(text)
