@@ -35,13 +35,18 @@ class Services:
         return kb
 
     @cached_property
+    def retrieval_config(self) -> dict:
+        return load_config(self.settings.retrieval_config)
+
+    @cached_property
     def encoder(self) -> Encoder:
-        return Encoder(self.settings.embedding_model, self.settings.cache_dir / "embeddings.sqlite")
+        return Encoder(self.settings.embedding_model, self.settings.cache_dir / "embeddings.sqlite",
+                       int8=self.retrieval_config["int8_encoder"])
 
     @cached_property
     def retriever(self) -> Retriever:
         aliases, typos = load_synonyms()
-        return Retriever(self.encoder, load_config(self.settings.retrieval_config), Normalizer(aliases, typos))
+        return Retriever(self.encoder, self.retrieval_config, Normalizer(aliases, typos))
 
     @cached_property
     def live_index(self) -> LiveIndex:

@@ -5,6 +5,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 class Encoder:
     """`encode_queries` for citizens' questions, `encode_passages` for knowledge-base text (cached)."""
 
-    def __init__(self, model_path: Path, cache_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path, cache_path: Path | None = None, int8: bool = False) -> None:
         if not (model_path / "modules.json").exists():
             raise FileNotFoundError(
                 f"embedding model not found at {model_path}. Build it with `make setup` "
@@ -32,8 +33,14 @@ class Encoder:
 
         torch.set_num_threads(max(1, os.cpu_count() or 1))
         self.model = SentenceTransformer(str(model_path), device="cpu")
+        if int8:  # int8 weights per output channel in every linear layer, for queries and passages alike
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+            with warnings.catch_warnings():  # torch points at torchao; this eager API is what runs on CPU today
+                warnings.simplefilter("ignore")
+                self.model = quantize_dynamic(self.model, {torch.nn.Linear: per_channel_dynamic_qconfig})
         self.dim = self.model.get_embedding_dimension()
-        self._key_prefix = str(model_path.resolve())
+        self._key_prefix = str(model_path.resolve()) + ("|int8" if int8 else "")
         self._lock = threading.Lock()
         self._cache = None
         if cache_path is not None:

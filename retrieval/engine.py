@@ -225,7 +225,8 @@ class Retriever:
             return SearchResult(question, "handoff", [])
         feats = self.features(ranked, dense, sparse)
         feats["coverage"] = self._coverage(text, ranked[0][0])
-        named = [max((len(k) for k in self._item_keywords.get(c, ()) if k in text), default=0) / len(text)
+        content = max(1, self.tokenizer.content_length(text))
+        named = [min(1.0, max((len(k) for k in self._item_keywords.get(c, ()) if k in text), default=0) / content)
                  for c, _ in ranked[:2]] + [0.0]
         feats["named"], feats["named_margin"] = named[0], named[0] - named[1]
         decision, offered, confidence = self._decide(matches, feats)

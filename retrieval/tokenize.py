@@ -28,6 +28,10 @@ class Tokenizer:
                 self._jieba.add_word(w, freq=20000)
         self._added |= words
 
+    def content_length(self, text: str) -> int:
+        """Characters in the question's content words: "护照怎么办" has 2 (护照), the rest is how one asks."""
+        return sum(len(t) for t in self._jieba.cut(text) if t not in STOPWORDS and _WORD.search(t))
+
     def tokens(self, text: str) -> list[str]:
         """Search-mode tokens minus stopwords; keeps single Han characters only when nothing else is left."""
         raw = [t for t in self._jieba.cut_for_search(text) if _WORD.search(t)]

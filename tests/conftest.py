@@ -28,8 +28,10 @@ def make_settings(tmp: Path, **overrides) -> Settings:
 @pytest.fixture(scope="session")
 def encoder():
     from retrieval.encoder import Encoder
+    from retrieval.engine import load_config
 
-    return Encoder(ROOT / "var" / "models" / "e5-small", ROOT / "var" / "cache" / "embeddings.sqlite")
+    int8 = load_config(Settings().retrieval_config)["int8_encoder"]
+    return Encoder(ROOT / "var" / "models" / "e5-small", ROOT / "var" / "cache" / "embeddings.sqlite", int8=int8)
 
 
 @pytest.fixture

@@ -36,11 +36,11 @@ def test_incremental_upsert_and_remove(services):
     before = r.dense.size
     guide = GuideData(code="DOG-01", title="养犬登记", faqs=[{"question": "狗证怎么办", "answer": "到派出所。"}])
     r.upsert([to_indexed_item(guide)])
-    assert r.dense.size == before + 2 and r.search("给狗办证去哪").matches[0].code == "DOG-01"
+    assert r.dense.size == before + 2 and r.search("狗证在哪办").matches[0].code == "DOG-01"
     r.upsert([to_indexed_item(guide)])  # republishing replaces, never duplicates
     assert r.dense.size == before + 2
     r.remove(["DOG-01"])
-    assert r.dense.size == before and all(m.code != "DOG-01" for m in r.search("给狗办证去哪").matches)
+    assert r.dense.size == before and all(m.code != "DOG-01" for m in r.search("狗证在哪办").matches)
 
 
 def test_ivf_index_above_the_size_threshold_keeps_ids_and_removal():
