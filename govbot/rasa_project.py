@@ -10,7 +10,7 @@ from pathlib import Path
 
 from govbot.settings import Settings
 
-INPUTS = ("config.yml", "bot/domain.yml", "training_data", "bot/jieba_userdict")
+INPUTS = ("config.yml", "bot/domain.yml", "training_data", "bot/jieba_userdict", "bot/nlu")
 
 
 def rasa_bin(settings: Settings) -> Path:
@@ -78,7 +78,8 @@ def train(settings: Settings, force: bool = False, epochs_scale: float = 1.0) ->
            "--fixed-model-name", target.name.removesuffix(".tar.gz")]
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=settings.root, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+                                     "GOVBOT_EMBEDDING_MODEL": str(settings.embedding_model)})
         while proc.poll() is None:
             time.sleep(5)
             sys.stdout.write(f"\r  … {int(time.time() - t0)} s")
