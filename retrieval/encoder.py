@@ -38,7 +38,8 @@ class Encoder:
 
             with warnings.catch_warnings():  # torch points at torchao; this eager API is what runs on CPU today
                 warnings.simplefilter("ignore")
-                self.model = quantize_dynamic(self.model, {torch.nn.Linear: per_channel_dynamic_qconfig})
+                self.model = quantize_dynamic(self.model, {torch.nn.Linear: per_channel_dynamic_qconfig}, inplace=True)
+        self.model.eval()
         self.dim = self.model.get_embedding_dimension()
         self._key_prefix = str(model_path.resolve()) + ("|int8" if int8 else "")
         self._lock = threading.Lock()
@@ -49,12 +50,19 @@ class Encoder:
             self._cache.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:  # torch inference is not re-entrant friendly on 2 cores; serialise it
-            vecs = self.model.encode(texts, prompt_name=prompt, batch_size=32, convert_to_numpy=True,
-                                     normalize_embeddings=True, show_progress_bar=False)
-        return vecs.astype(np.float32)
+        """The model's own modules (tokenize → BERT → mean pooling → normalise) in batches of similar
+        length; calling them directly skips `encode()`'s per-call bookkeeping (~4 ms of a 12 ms query)."""
+        import torch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        prefix = self.model.prompts.get(prompt, "")
+        with self._lock, torch.inference_mode():  # torch on 2 cores: one inference at a time
+            for start in range(0, len(order), 32):
+                batch = order[start:start + 32]
+                features = self.model.preprocess([prefix + texts[i] for i in batch])
+                out[batch] = self.model(features)["sentence_embedding"].float().numpy()
+        return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, "query")
