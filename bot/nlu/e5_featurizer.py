@@ -37,13 +37,28 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
     return (x - mean) / np.sqrt(var + eps) * w + b
 
 
+def _mapped(path: Path, suffix: str) -> np.ndarray:
+    """A float32 tensor of a safetensors file as a read-only memory map (header: u64 size, then JSON)."""
+    import json
+
+    with path.open("rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+    name = next(k for k in header if k.endswith(suffix))
+    meta = header[name]
+    if meta["dtype"] != "F32":
+        raise ValueError(f"{path}: {name} is {meta['dtype']}, expected F32")
+    start, _ = meta["data_offsets"]
+    return np.memmap(path, dtype=np.float32, mode="r", offset=8 + size + start, shape=tuple(meta["shape"]))
+
+
 class BertEncoder:
     """A BERT forward pass for one text at a time (no padding), weights in float32."""
 
     def __init__(self, model_dir: Path) -> None:
         import json
 
-        from safetensors.numpy import load_file
+        from safetensors import safe_open
         from tokenizers import Tokenizer as SubwordTokenizer
 
         if not (model_dir / "model.safetensors").exists():
@@ -52,11 +67,14 @@ class BertEncoder:
         cfg = json.loads((model_dir / "config.json").read_text())
         self.heads, self.eps = cfg["num_attention_heads"], cfg["layer_norm_eps"]
         self.tokenizer = SubwordTokenizer.from_file(str(model_dir / "tokenizer.json"))
-        w = load_file(str(model_dir / "model.safetensors"))
-        w = {k.removeprefix("bert.").removeprefix("model."): v for k, v in w.items()}
-        self.emb = {n: w[f"embeddings.{n}"] for n in ("word_embeddings.weight", "position_embeddings.weight",
-                                                      "token_type_embeddings.weight", "LayerNorm.weight",
-                                                      "LayerNorm.bias")}
+        weights = model_dir / "model.safetensors"
+        with safe_open(str(weights), framework="np") as f:  # all but the vocabulary table, mapped below
+            w = {k.removeprefix("bert.").removeprefix("model."): f.get_tensor(k) for k in f.keys()
+                 if not k.endswith("word_embeddings.weight")}
+        self.emb = {n: w[f"embeddings.{n}"] for n in ("position_embeddings.weight", "token_type_embeddings.weight",
+                                                      "LayerNorm.weight", "LayerNorm.bias")}
+        # 250k-piece vocabulary, ~380 MB: map it from the file so only the rows in use take memory
+        self.emb["word_embeddings.weight"] = _mapped(weights, "word_embeddings.weight")
         self.layers = []
         for i in range(cfg["num_hidden_layers"]):
             p = f"encoder.layer.{i}."
