@@ -78,9 +78,12 @@ class BertEncoder:
         self.layers = []
         for i in range(cfg["num_hidden_layers"]):
             p = f"encoder.layer.{i}."
-            t = lambda name: np.ascontiguousarray(w[p + name + ".weight"].T)  # noqa: E731  [in, out] for x @ W
+
+            def t(name: str) -> np.ndarray:  # torch stores [out, in]; x @ W wants [in, out]
+                return np.ascontiguousarray(w[p + name + ".weight"].T)
+
             self.layers.append({
-                "qkv": np.concatenate([t("attention.self.query"), t("attention.self.key"), t("attention.self.value")], 1),
+                "qkv": np.concatenate([t(f"attention.self.{n}") for n in ("query", "key", "value")], 1),
                 "qkv_b": np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")]),
                 "ao": t("attention.output.dense"), "ao_b": w[p + "attention.output.dense.bias"],
                 "aln": (w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"]),
