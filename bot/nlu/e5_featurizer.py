@@ -3,12 +3,13 @@
 The Rasa virtualenv has neither torch nor transformers, so this module runs the BERT encoder itself in
 numpy from the model folder `govbot setup-model` builds (model.safetensors + tokenizer.json). It adds
 a sentence feature (mean-pooled and L2-normalised, as sentence-transformers pools it) and a sequence
-feature per jieba token (the mean of the sub-word states that overlap the token), so DIET sees what a
-sentence means, not only which characters it shares with the training examples.
+feature per jieba token (the mean of the sub-word states that overlap the token), so the intent
+classifier and DIET see what a sentence means, not only which characters it shares with the examples.
 """
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,6 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
 
 def _mapped(path: Path, suffix: str) -> np.ndarray:
     """A float32 tensor of a safetensors file as a read-only memory map (header: u64 size, then JSON)."""
-    import json
-
     with path.open("rb") as f:
         size = int.from_bytes(f.read(8), "little")
         header = json.loads(f.read(size))
@@ -56,8 +55,6 @@ class BertEncoder:
     """A BERT forward pass for one text at a time (no padding), weights in float32."""
 
     def __init__(self, model_dir: Path) -> None:
-        import json
-
         from safetensors import safe_open
         from tokenizers import Tokenizer as SubwordTokenizer
 

@@ -38,7 +38,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.config = {**self.get_default_config(), **config}
         self._storage, self._resource = model_storage, resource
         self.classes: np.ndarray | None = None
-        self.coef: csr_matrix | np.ndarray | None = None
+        self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
 
     @classmethod
@@ -88,8 +88,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         if self.classes is None:
             return messages
-        logits = self._features(messages) @ self.coef.T + self.intercept
-        logits = np.asarray(logits)
+        logits = np.asarray(self._features(messages) @ self.coef.T + self.intercept)
         if logits.shape[1] == 1:  # two intents: sklearn keeps one logit for the second class
             logits = np.hstack([np.zeros_like(logits), logits])
         probs = np.exp(logits - logits.max(1, keepdims=True))
