@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 
 from bot.models import Application
-from govbot.db import Database
+from core.db import Database
 
 SAMPLE_APPLICATIONS = [  # demo data, replaced by the city's approval system
     ("SQ20261102001", "5678", "普通护照申领", "审批通过，证件制作中", "预计3个工作日内寄出"),

@@ -9,7 +9,7 @@ import secrets
 from sqlalchemy import func, select
 
 from bot.models import Appointment
-from govbot.db import Database
+from core.db import Database
 
 SLOTS = ("09:00-10:00", "10:00-11:00", "11:00-12:00", "13:30-14:30", "14:30-15:30", "15:30-16:30")
 CAPACITY_PER_SLOT = 10

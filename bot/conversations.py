@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.models import Conversation, Ticket, Turn
-from govbot.db import Database
-from govbot.masking import mask_personal_data
+from core.db import Database
+from core.masking import mask_personal_data
 
 
 class Conversations:

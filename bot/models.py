@@ -6,8 +6,8 @@ import datetime as dt
 from sqlalchemy import JSON, Date, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from govbot.db import Base
-from knowledge_base.models import utcnow
+from core.db import Base
+from core.clock import utcnow
 
 
 class Conversation(Base):

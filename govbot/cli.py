@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from govbot.settings import get_settings
+from core.settings import get_settings
 
 
 def _services():
@@ -74,13 +74,13 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from retrieval.benchmark import run_eval
+    from govbot.benchmarks import run_eval
 
     run_eval(_services(), args.set, with_rasa=not args.no_rasa)
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from retrieval.benchmark import run_bench_chat, run_bench_retrieval
+    from govbot.benchmarks import run_bench_chat, run_bench_retrieval
 
     if args.what == "retrieval":
         run_bench_retrieval(_services(), [int(n) for n in args.sizes.split(",")])
@@ -118,7 +118,7 @@ def cmd_kb_export(args: argparse.Namespace) -> None:
 
 
 def cmd_users_add(args: argparse.Namespace) -> None:
-    from govbot.auth import add_user
+    from core.auth import add_user
 
     token = add_user(_services().db, args.name, args.role, args.token)
     print(f"{args.name} ({args.role}) token: {token}")

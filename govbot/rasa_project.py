@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from govbot.settings import Settings
+from core.settings import Settings
 
 INPUTS = ("config.yml", "bot/domain.yml", "training_data", "bot/jieba_userdict", "bot/nlu")
 

@@ -7,8 +7,9 @@ from functools import cached_property
 from bot.applications import Applications
 from bot.appointments import Booking
 from bot.conversations import Conversations
-from govbot.db import Database
-from govbot.settings import Settings
+from core.db import Database
+from govbot.migrations import upgrade
+from core.settings import Settings
 from knowledge_base.live_index import LiveIndex
 from knowledge_base.sample_data import load_sample_guides, load_synonyms
 from knowledge_base.workflow import KnowledgeBase
@@ -24,7 +25,7 @@ class Services:
     @cached_property
     def db(self) -> Database:
         db = Database(self.settings.database_url)
-        db.migrate()
+        upgrade(db)
         return db
 
     @cached_property

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from govbot import rasa_project
-from govbot.settings import Settings
+from core.settings import Settings
 
 
 @dataclass
@@ -53,6 +53,7 @@ def start_processes(settings: Settings, model: Path) -> list[Process]:
     env = {**os.environ, "GOVBOT_PORT": str(settings.port), "RASA_PORT": str(settings.rasa_port),
            "GOVBOT_VAR_DIR": str(settings.var_dir), "DATABASE_URL": settings.database_url,
            "GOVBOT_EMBEDDING_MODEL": str(settings.embedding_model), "RASA_TOKEN": settings.rasa_token,
+           "GOVBOT_ACTION_TOKEN": settings.action_token,
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     for name, port in (("the app", settings.port), ("Rasa", settings.rasa_port)):
         if not _port_free(port):
@@ -61,7 +62,7 @@ def start_processes(settings: Settings, model: Path) -> list[Process]:
     rasa_cmd = [str(rasa_project.rasa_bin(settings)), "run", "--enable-api", "--auth-token", settings.rasa_token,
                 "-i", "127.0.0.1", "-p", str(settings.rasa_port), "--model", str(model),
                 "--endpoints", str(endpoints_file(settings))]
-    app_cmd = [sys.executable, "-m", "uvicorn", "connectors.app:create_app", "--factory",
+    app_cmd = [sys.executable, "-m", "uvicorn", "govbot.app:create_app", "--factory",
                "--host", settings.host, "--port", str(settings.port), "--log-level", "warning"]
     started = []
     for name, port, cmd, log in (("Rasa", settings.rasa_port, rasa_cmd, logs / "rasa.log"),

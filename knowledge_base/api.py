@@ -11,8 +11,8 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from govbot.auth import require
-from knowledge_base.models import ApiUser, Guide
+from core.auth import ApiUser, require
+from knowledge_base.models import Guide
 from knowledge_base.schema import GuideData
 from knowledge_base.transfer import FORMATS, export, import_file
 from knowledge_base.workflow import KnowledgeBase, WorkflowError, validation_errors

@@ -6,11 +6,8 @@ import datetime as dt
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from govbot.db import Base
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+from core.clock import utcnow
+from core.db import Base
 
 
 class Guide(Base):
@@ -53,12 +50,3 @@ class AuditEvent(Base):
     code: Mapped[str] = mapped_column(String(40), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
 
-
-class ApiUser(Base):
-    """Operators (editor, reviewer, admin, agent) authenticate with a bearer token; only its hash is kept."""
-
-    __tablename__ = "api_users"
-
-    name: Mapped[str] = mapped_column(String(80), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16))
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)

@@ -13,8 +13,9 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from govbot.db import Database
-from knowledge_base.models import AuditEvent, Guide, GuideVersion, utcnow
+from core.db import Database
+from core.clock import utcnow
+from knowledge_base.models import AuditEvent, Guide, GuideVersion
 from knowledge_base.schema import GuideData
 
 ROLES_THAT_EDIT = {"editor", "reviewer", "admin"}

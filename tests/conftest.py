@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from govbot.settings import ROOT, Settings
+from core.settings import ROOT, Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -49,8 +49,8 @@ def services(tmp_path, encoder):
 def app_client(services):
     from fastapi.testclient import TestClient
 
-    from connectors.app import create_app
-    from govbot.auth import add_user
+    from govbot.app import create_app
+    from core.auth import add_user
 
     for role in ("editor", "reviewer", "admin", "agent"):
         add_user(services.db, f"test-{role}", role, token=f"{role}-token")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import httpx
 
 from govbot import rasa_project
-from govbot.settings import Settings
+from core.settings import Settings
 from govbot.stack import start_processes, stop, wait_ready
 
 EPOCHS_SCALE = 0.3  # a quicker model for tests; cached under models/ by its fingerprint

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bot.models import Ticket
-from govbot.db import Database
+from core.db import Database
 from tests.conftest import make_settings
 from tests.stack import run_stack
 

@@ -1,4 +1,4 @@
-from govbot.masking import mask_personal_data
+from core.masking import mask_personal_data
 
 
 def test_id_card_and_mobile_numbers_are_masked():

@@ -35,14 +35,15 @@ def pg_url():
 
 
 def test_workflow_and_import_on_postgres(pg_url):
-    from govbot.db import Database
+    from core.db import Database
+    from govbot.migrations import upgrade
     from knowledge_base.sample_data import load_sample_guides
     from knowledge_base.transfer import export, import_file
     from knowledge_base.workflow import KnowledgeBase
     from tests.test_workflow import run_workflow
 
     db = Database(pg_url)
-    db.migrate()
+    upgrade(db)
     kb = KnowledgeBase(db)
     run_workflow(kb)
     kb.publish_directly(load_sample_guides(), "loader", "sample")

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from govbot import rasa_project
-from govbot.settings import ROOT
+from core.settings import ROOT
 from tests.conftest import make_settings
 from tests.stack import EPOCHS_SCALE
 

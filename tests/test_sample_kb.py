@@ -3,7 +3,7 @@ import csv
 
 import pytest
 
-from govbot.settings import ROOT
+from core.settings import ROOT
 from knowledge_base.sample_data import load_sample_guides, load_synonyms
 from tests.conftest import need_service
 

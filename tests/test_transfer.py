@@ -4,7 +4,8 @@ import json
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from govbot.db import Database
+from core.db import Database
+from govbot.migrations import upgrade
 from knowledge_base.sample_data import load_sample_guides
 from knowledge_base.transfer import export, import_file, parse
 from knowledge_base.workflow import KnowledgeBase
@@ -18,7 +19,7 @@ FAQ_CSV = ("code,title,question,similar_questions,answer\n"
 @pytest.fixture
 def kb(tmp_path) -> KnowledgeBase:
     db = Database(f"sqlite:///{tmp_path / 'kb.db'}")
-    db.migrate()
+    upgrade(db)
     return KnowledgeBase(db)
 
 

@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from govbot.db import Database
+from core.db import Database
+from govbot.migrations import upgrade
 from knowledge_base.schema import GuideData
 from knowledge_base.workflow import KnowledgeBase, WorkflowError
 
@@ -10,7 +11,7 @@ from knowledge_base.workflow import KnowledgeBase, WorkflowError
 @pytest.fixture
 def kb(tmp_path) -> KnowledgeBase:
     db = Database(f"sqlite:///{tmp_path / 'kb.db'}")
-    db.migrate()
+    upgrade(db)
     return KnowledgeBase(db)
 
 

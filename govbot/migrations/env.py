@@ -1,10 +1,11 @@
-"""Alembic environment: runs on the connection Database.migrate() hands over (or on sqlalchemy.url)."""
+"""Alembic environment: runs on the connection govbot.migrations.upgrade() hands over (or on sqlalchemy.url)."""
 from alembic import context
 from sqlalchemy import create_engine
 
 import bot.models  # noqa: F401  (registers tables)
+import core.auth  # noqa: F401
 import knowledge_base.models  # noqa: F401
-from govbot.db import Base
+from core.db import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,7 +23,8 @@ class Settings:
     host: str = field(default_factory=lambda: _env("GOVBOT_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("GOVBOT_PORT", "8000")))
     rasa_port: int = field(default_factory=lambda: int(_env("RASA_PORT", "5005")))
-    rasa_token: str = field(default_factory=lambda: _env("RASA_TOKEN", "govbot-local-token"))
+    rasa_token: str = ""    # Rasa's HTTP API; RASA_TOKEN, else generated once into var/secrets/ (0600)
+    action_token: str = ""  # the action webhook Rasa calls; GOVBOT_ACTION_TOKEN, else generated likewise
     embedding_model: Path = field(
         default_factory=lambda: Path(_env("GOVBOT_EMBEDDING_MODEL", str(ROOT / "var" / "models" / "e5-small")))
     )
@@ -36,6 +38,9 @@ class Settings:
         if not self.database_url:
             url = _env("DATABASE_URL", f"sqlite:///{self.var_dir / 'govbot.db'}")
             object.__setattr__(self, "database_url", url)
+        for name, env in (("rasa_token", "RASA_TOKEN"), ("action_token", "GOVBOT_ACTION_TOKEN")):
+            if not getattr(self, name):
+                object.__setattr__(self, name, os.environ.get(env) or _instance_secret(self.var_dir, name))
 
     @property
     def rasa_url(self) -> str:
@@ -44,6 +49,19 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         return self.var_dir / "cache"
+
+
+def _instance_secret(var_dir: Path, name: str) -> str:
+    """A random secret made on first use and kept in var/secrets/NAME (owner-only), never a default."""
+    path = var_dir / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
+    return token
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,7 @@ from bot.gateway import Gateway
 from bot.rasa_client import RasaClient
 from connectors import errors, web_chat
 from govbot.services import Services
-from govbot.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from knowledge_base import api as kb_api
 
 log = logging.getLogger("govbot.app")

@@ -6,12 +6,23 @@ import secrets
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
 
-from govbot.db import Database
-from knowledge_base.models import ApiUser
+from core.db import Base, Database
 
 ROLES = ("editor", "reviewer", "admin", "agent")
 _bearer = HTTPBearer(auto_error=False)
+
+
+class ApiUser(Base):
+    """Operators (editor, reviewer, admin, agent) authenticate with a bearer token; only its hash is kept."""
+
+    __tablename__ = "api_users"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 def _hash(token: str) -> str:

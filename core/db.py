@@ -49,15 +49,3 @@ class Database:
             raise
         finally:
             s.close()
-
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
-        from alembic import command
-        from alembic.config import Config
-
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
