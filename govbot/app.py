@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 
 from bot.actions.server import router as actions_router
 from bot.gateway import Gateway
 from bot.rasa_client import RasaClient
 from connectors import errors, web_chat
-from govbot.services import Services
 from core.settings import Settings, get_settings
+from govbot.services import Services
 from knowledge_base import api as kb_api
 
 log = logging.getLogger("govbot.app")
@@ -39,6 +41,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(actions_router)
     app.include_router(kb_api.router)
     app.include_router(kb_api.pages)
+    for name, package in (("chat", web_chat), ("editor", kb_api)):  # pages' scripts and styles: no inline code
+        app.mount(f"/static/{name}", StaticFiles(directory=Path(package.__file__).parent / "static"), name=name)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict:
