@@ -12,6 +12,7 @@ from bot.actions.server import router as actions_router
 from bot.gateway import Gateway
 from bot.rasa_client import RasaClient
 from connectors import errors, web_chat
+from core import signin
 from core.settings import Settings, get_settings
 from govbot.services import Services
 from knowledge_base import api as kb_api
@@ -41,7 +42,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(actions_router)
     app.include_router(kb_api.router)
     app.include_router(kb_api.pages)
-    for name, package in (("chat", web_chat), ("editor", kb_api)):  # pages' scripts and styles: no inline code
+    app.include_router(signin.router)
+    app.include_router(signin.pages)
+    # pages' scripts and styles: no inline code
+    for name, package in (("chat", web_chat), ("editor", kb_api), ("signin", signin)):
         app.mount(f"/static/{name}", StaticFiles(directory=Path(package.__file__).parent / "static"), name=name)
 
     @app.get("/healthz")
