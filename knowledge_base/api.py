@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from core.auth import ApiUser, require
+from core.auth import ApiUser, page_user, require
 from knowledge_base.models import Guide
 from knowledge_base.schema import GuideData
 from knowledge_base.transfer import FORMATS, export, import_file
@@ -163,5 +163,7 @@ def search(request: Request, q: str = Query(min_length=1, max_length=500),
 
 
 @pages.get("/editor", response_class=HTMLResponse, include_in_schema=False)
-def editor_page() -> str:
-    return (Path(__file__).parent / "static" / "editor.html").read_text(encoding="utf-8")
+def editor_page(request: Request) -> Response:
+    if page_user(request) is None:
+        return RedirectResponse("/login?next=/editor", status_code=303)
+    return HTMLResponse((Path(__file__).parent / "static" / "editor.html").read_text(encoding="utf-8"))
