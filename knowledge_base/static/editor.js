@@ -1,15 +1,19 @@
 const $ = (id) => document.getElementById(id);
-$("token").value = localStorage.getItem("govbot_token") || "";
-$("token").onchange = () => localStorage.setItem("govbot_token", $("token").value);
 let current = null;
 
-async function api(path, opts = {}) {
-  const resp = await fetch("/api/v1/kb" + path, {...opts, headers: {"Authorization": "Bearer " + $("token").value,
+// The session cookie signs the page's calls in; unsafe methods also send the CSRF token from its cookie.
+const csrfToken = () => document.cookie.split("; ").find((c) => c.startsWith("govbot_csrf="))?.slice(12) ?? "";
+const signIn = () => location.replace("/login?next=" + encodeURIComponent(location.pathname));
+
+async function call(url, opts = {}) {
+  const resp = await fetch(url, {...opts, headers: {"X-CSRF-Token": csrfToken(),
     "Content-Type": "application/json", ...(opts.headers || {})}});
+  if (resp.status === 401) signIn();
   const body = resp.headers.get("content-type")?.includes("json") ? await resp.json() : await resp.text();
   if (!resp.ok) throw body;
   return body;
 }
+const api = (path, opts) => call("/api/v1/kb" + path, opts);
 function show(text, ok) { $("msg").className = ok ? "ok" : "err"; $("msg").textContent = text; }
 function explain(e) {
   const d = e.detail ?? e;
@@ -46,6 +50,7 @@ async function act(path, body) {
   catch (e) { show(explain(e)); }
 }
 $("search").onclick = load;
+$("signout").onclick = async () => { await call("/api/v1/auth/logout", {method: "POST"}).catch(() => {}); signIn(); };
 $("new").onclick = () => { current = null; $("meta").textContent = "新事项（填写后保存草稿）";
   $("doc").value = JSON.stringify({code: "", title: "", department: "", faqs: [{question: "", similar_questions: [], answer: ""}]}, null, 2); };
 $("save").onclick = async () => {
@@ -84,4 +89,5 @@ $("test").onclick = async () => {
       r.matches.map((m, i) => `${i + 1}. ${m.code} ${m.title}  ${m.score}`).join("\n");
   } catch (e) { $("result").textContent = explain(e); }
 };
+call("/api/v1/auth/me").then((me) => { $("who").textContent = `已登录：${me.name}（${me.role}）`; }).catch(() => {});
 load();
