@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.models import Conversation, Ticket, Turn
+from bot.models import Conversation, Ticket
 from core.db import Database
 from core.masking import mask_personal_data
+from insight.models import Turn
 
 
 class Conversations:
@@ -24,12 +25,13 @@ class Conversations:
             s.add(conv)
 
     def log(self, sender_id: str, author: str, text: str, decision: str = "", matches: list | None = None,
-            latency_ms: int = 0, channel: str = "web") -> None:
+            latency_ms: int = 0, channel: str = "web", intent: str = "", handoff: bool = False) -> None:
         with self.db.session() as s:
             if s.get(Conversation, sender_id) is None:
                 s.add(Conversation(sender_id=sender_id, channel=channel))
             s.add(Turn(sender_id=sender_id, author=author, text=mask_personal_data(text), decision=decision,
-                       matches=matches or [], latency_ms=latency_ms))
+                       matches=matches or [], latency_ms=latency_ms, channel=channel, intent=intent,
+                       handoff=handoff))
 
     def rate_last_answer(self, sender_id: str, rating: str) -> bool:
         with self.db.session() as s:

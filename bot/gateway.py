@@ -26,7 +26,8 @@ class Gateway:
         matches = turn.meta.get("matches", []) if decision != "dialogue" else []
         latency = int((time.perf_counter() - t0) * 1000)
         self.conversations.log(sender_id, "bot", "\n".join(m["text"] for m in turn.messages), decision,
-                               matches, latency, channel)
+                               matches, latency, channel, intent=turn.meta.get("intent", ""),
+                               handoff=turn.meta.get("mode") == "human")
         messages = turn.messages or [{"text": "抱歉，我暂时无法回答，请稍后再试或拨打12345。"}]
         return {"sender_id": sender_id, "messages": messages, "decision": decision, "matches": matches,
                 "mode": turn.meta.get("mode", "bot")}

@@ -1,4 +1,5 @@
-"""Tables the dialogue writes: the turn log, hand-off/complaint tickets, appointments, sample applications."""
+"""Tables the dialogue writes (the turn log lives in insight.models): hand-off/complaint tickets,
+appointments, sample applications."""
 from __future__ import annotations
 
 import datetime as dt
@@ -19,22 +20,6 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(20), default="web")
     mode: Mapped[str] = mapped_column(String(10), default="bot")
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Turn(Base):
-    """One message in or out. Text is stored masked; `rating` is set when the citizen rates the answer."""
-
-    __tablename__ = "turns"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    sender_id: Mapped[str] = mapped_column(String(120), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    author: Mapped[str] = mapped_column(String(10))  # citizen | bot | agent
-    text: Mapped[str] = mapped_column(Text)
-    decision: Mapped[str] = mapped_column(String(10), default="")
-    matches: Mapped[list] = mapped_column(JSON, default=list)
-    rating: Mapped[str] = mapped_column(String(12), default="")
-    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Ticket(Base):

@@ -75,7 +75,7 @@ def test_rating_is_stored_on_the_last_answer(app_client):
     services.conversations.log("r1", "bot", "答案", decision="answer")
     call(app_client, "action_rate_answer", "不满意", "rate_answer", sender="r1",
          entities=[{"entity": "rating", "value": "unsatisfied"}])
-    from bot.models import Turn
+    from insight.models import Turn
 
     with services.db.session() as s:
         assert s.query(Turn).filter_by(sender_id="r1").one().rating == "unsatisfied"

@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 import bot.models  # noqa: F401  (registers tables)
 import core.auth  # noqa: F401
 import knowledge_base.models  # noqa: F401
+import insight.models  # noqa: F401
 from core.db import Base
 
 config = context.config

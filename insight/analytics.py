@@ -1,0 +1,224 @@
+"""Dashboard figures over a range of local days, read from the rollups (ratings from the turn log).
+
+Definitions (the tests count the same things independently):
+- questions: citizen messages; replies: bot messages, each with its decision
+  (answer | clarify | handoff = the knowledge base had no answer | dialogue = small talk, forms);
+- answer / clarify / unanswered rates: shares of the replies to service questions (the first three decisions);
+- hand-off rate: share of all replies that transferred the citizen to a human agent;
+- satisfaction: satisfied / rated answers; latency: exact p50 and p95 (nearest rank) of the bot replies;
+- top services: answers by their item, and the same summed by the item's department, theme and region.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from core.db import Database
+from insight.buckets import LOCAL_OFFSET_HOURS, date_of, day_number, first_hour, local_today, utc_start_of
+from insight.models import HourlyCount, LatencyDaily, QuestionDaily, ServiceDaily, Turn
+from knowledge_base.workflow import KnowledgeBase
+
+SERVICE_DECISIONS = ("answer", "clarify", "handoff")
+DECISIONS = (*SERVICE_DECISIONS, "dialogue")
+RATINGS = ("satisfied", "unsatisfied")
+MAX_DAYS = 400
+UNKNOWN = "（未知）"
+
+
+class PeriodError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days `start`..`end`, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    @classmethod
+    def parse(cls, start: str | None, end: str | None, default_days: int = 30) -> "Period":
+        try:
+            last = dt.date.fromisoformat(end) if end else local_today()
+            first = dt.date.fromisoformat(start) if start else last - dt.timedelta(days=default_days - 1)
+        except ValueError as exc:
+            raise PeriodError("日期格式应为 YYYY-MM-DD / dates must look like 2025-01-31") from exc
+        if first > last:
+            raise PeriodError("开始日期晚于结束日期 / the start date is after the end date")
+        if (last - first).days >= MAX_DAYS:
+            raise PeriodError(f"时间范围最长 {MAX_DAYS} 天 / at most {MAX_DAYS} days")
+        return cls(first, last)
+
+    @classmethod
+    def last_days(cls, days: int, end: dt.date | None = None) -> "Period":
+        end = end or local_today()
+        return cls(end - dt.timedelta(days=days - 1), end)
+
+    @property
+    def days(self) -> range:
+        return range(day_number(self.start), day_number(self.end) + 1)
+
+    @property
+    def hours(self) -> tuple[int, int]:
+        """[first, last) UTC hours."""
+        return first_hour(self.days.start), first_hour(self.days.stop)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+def percentile(histogram: list[tuple[int, int]], q: float) -> int | None:
+    """Nearest-rank percentile of (value, count) pairs sorted by value."""
+    total = sum(n for _, n in histogram)
+    if total == 0:
+        return None
+    rank, seen = max(1, math.ceil(q * total)), 0
+    for value, n in histogram:
+        seen += n
+        if seen >= rank:
+            return value
+    return histogram[-1][0]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+class Analytics:
+    def __init__(self, db: Database, kb: KnowledgeBase) -> None:
+        self.db, self.kb = db, kb
+        self._catalogue: tuple[int, dict[str, dict[str, str]]] = (-1, {})
+
+    def catalogue(self) -> dict[str, dict[str, str]]:
+        """code → title, department, theme, region of every live item (re-read after a KB change)."""
+        change = self.kb.last_change()
+        if self._catalogue[0] != change:
+            self._catalogue = (change, {g.code: {"title": g.title, "department": g.department or UNKNOWN,
+                                                 "theme": g.theme or UNKNOWN, "region": g.region or UNKNOWN}
+                                        for g in self.kb.live()})
+        return self._catalogue[1]
+
+    # ---- volume, decisions, satisfaction, latency -------------------------------------------------
+    def overview(self, period: Period) -> dict:
+        h0, h1 = period.hours
+        day = ((HourlyCount.hour + LOCAL_OFFSET_HOURS) // 24).label("d")
+        hod = ((HourlyCount.hour + LOCAL_OFFSET_HOURS) % 24).label("h")
+        in_range = (HourlyCount.hour >= h0, HourlyCount.hour < h1)
+        with self.db.session() as s:
+            citizen = (*in_range, HourlyCount.author == "citizen")
+            by_day = dict(s.execute(select(day, func.sum(HourlyCount.n)).where(*citizen).group_by(day)).all())
+            by_hour = dict(s.execute(select(hod, func.sum(HourlyCount.n)).where(*citizen).group_by(hod)).all())
+            by_channel = dict(s.execute(select(HourlyCount.channel, func.sum(HourlyCount.n)).where(*citizen)
+                                        .group_by(HourlyCount.channel)).all())
+            replies = s.execute(select(HourlyCount.decision, HourlyCount.handoff, func.sum(HourlyCount.n))
+                                .where(*in_range, HourlyCount.author == "bot")
+                                .group_by(HourlyCount.decision, HourlyCount.handoff)).all()
+            ratings = dict(s.execute(select(Turn.rating, func.count()).where(
+                Turn.rating.in_(RATINGS), Turn.at >= utc_start_of(period.start),
+                Turn.at < utc_start_of(period.end + dt.timedelta(days=1))).group_by(Turn.rating)).all())
+            latency = s.execute(select(LatencyDaily.latency_ms, func.sum(LatencyDaily.n))
+                                .where(LatencyDaily.day >= period.days.start, LatencyDaily.day < period.days.stop)
+                                .group_by(LatencyDaily.latency_ms).order_by(LatencyDaily.latency_ms)).all()
+        decisions = {d: 0 for d in DECISIONS}
+        handoffs = 0
+        for decision, handoff, n in replies:
+            decisions[decision] = decisions.get(decision, 0) + int(n)
+            handoffs += int(n) if handoff else 0
+        service = sum(decisions[d] for d in SERVICE_DECISIONS)
+        total_replies = sum(decisions.values())
+        satisfied, unsatisfied = (int(ratings.get(r, 0)) for r in RATINGS)
+        hist = [(int(ms), int(n)) for ms, n in latency]
+        return {
+            "period": period.as_dict(),
+            "questions": sum(int(n) for n in by_day.values()),
+            "replies": total_replies,
+            "by_day": [{"day": date_of(d).isoformat(), "questions": int(by_day.get(d, 0))} for d in period.days],
+            "by_hour": [int(by_hour.get(h, 0)) for h in range(24)],
+            "by_channel": {c: int(n) for c, n in sorted(by_channel.items(), key=lambda kv: -kv[1])},
+            "decisions": decisions,
+            "handoffs": handoffs,
+            "rates": {"answer": _rate(decisions["answer"], service), "clarify": _rate(decisions["clarify"], service),
+                      "unanswered": _rate(decisions["handoff"], service), "handoff": _rate(handoffs, total_replies)},
+            "satisfaction": {"satisfied": satisfied, "unsatisfied": unsatisfied,
+                             "rate": _rate(satisfied, satisfied + unsatisfied)},
+            "latency": {"replies": sum(n for _, n in hist), "p50_ms": percentile(hist, 0.5),
+                        "p95_ms": percentile(hist, 0.95)},
+        }
+
+    # ---- services (热点) and the departments, themes, regions they belong to ------------------------
+    def service_counts(self, period: Period) -> dict[str, int]:
+        with self.db.session() as s:
+            rows = s.execute(select(ServiceDaily.code, func.sum(ServiceDaily.n)).where(
+                ServiceDaily.day >= period.days.start, ServiceDaily.day < period.days.stop)
+                .group_by(ServiceDaily.code)).all()
+        return {code: int(n) for code, n in rows}
+
+    def services(self, period: Period, top: int = 20) -> dict:
+        counts = self.service_counts(period)
+        catalogue = self.catalogue()
+        grouped: dict[str, dict[str, int]] = {"department": {}, "theme": {}, "region": {}}
+        for code, n in counts.items():
+            info = catalogue.get(code, {})
+            for field, sums in grouped.items():
+                key = info.get(field, UNKNOWN)
+                sums[key] = sums.get(key, 0) + n
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        return {
+            "period": period.as_dict(),
+            "answers": sum(counts.values()),
+            "top": [{"code": c, "title": catalogue.get(c, {}).get("title", c), "answers": n} for c, n in ranked],
+            **{f"by_{field}": dict(sorted(sums.items(), key=lambda kv: (-kv[1], kv[0])))
+               for field, sums in grouped.items()},
+        }
+
+    # ---- the questions citizens type most ------------------------------------------------------------
+    def questions(self, period: Period, top: int = 20) -> dict:
+        total = func.sum(QuestionDaily.n).label("total")
+        with self.db.session() as s:
+            rows = s.execute(select(QuestionDaily.question, total).where(
+                QuestionDaily.day >= period.days.start, QuestionDaily.day < period.days.stop)
+                .group_by(QuestionDaily.question).order_by(total.desc(), QuestionDaily.question).limit(top)).all()
+        return {"period": period.as_dict(), "top": [{"question": q, "count": int(n)} for q, n in rows]}
+
+    # ---- trends: services rising week over week ------------------------------------------------------
+    def trends(self, end: dt.date, top: int = 10, min_count: int = 3) -> dict:
+        this = self.service_counts(Period.last_days(7, end))
+        last = self.service_counts(Period.last_days(7, end - dt.timedelta(days=7)))
+        catalogue = self.catalogue()
+        rising = [{"code": c, "title": catalogue.get(c, {}).get("title", c),
+                   "theme": catalogue.get(c, {}).get("theme", UNKNOWN), "this_week": n,
+                   "last_week": last.get(c, 0), "change": n - last.get(c, 0),
+                   "growth": round((n - last.get(c, 0)) / max(1, last.get(c, 0)), 3)}
+                  for c, n in this.items() if n >= min_count and n > last.get(c, 0)]
+        rising.sort(key=lambda r: (-r["growth"], -r["change"], r["code"]))
+        return {"week_ending": end.isoformat(), "rising": rising[:top]}
+
+    def figures(self, period: Period) -> dict:
+        """Everything the dashboard shows, for the report and the CSV export."""
+        return {"overview": self.overview(period), "services": self.services(period),
+                "questions": self.questions(period), "trends": self.trends(period.end)}
+
+
+def figures_csv_rows(figures: dict) -> list[tuple[str, str, object]]:
+    """(figure, key, value) rows: one flat table a spreadsheet opens."""
+    o, sv, q, t = figures["overview"], figures["services"], figures["questions"], figures["trends"]
+    rows: list[tuple[str, str, object]] = [("period", "from", o["period"]["from"]), ("period", "to", o["period"]["to"]),
+                                           ("questions", "total", o["questions"]), ("replies", "total", o["replies"]),
+                                           ("handoffs", "total", o["handoffs"])]
+    rows += [("questions_by_day", d["day"], d["questions"]) for d in o["by_day"]]
+    rows += [("questions_by_hour", f"{h:02d}", n) for h, n in enumerate(o["by_hour"])]
+    rows += [("questions_by_channel", c, n) for c, n in o["by_channel"].items()]
+    rows += [("decisions", d, n) for d, n in o["decisions"].items()]
+    rows += [("rates", k, v) for k, v in o["rates"].items()]
+    rows += [("satisfaction", k, v) for k, v in o["satisfaction"].items()]
+    rows += [("latency", k, v) for k, v in o["latency"].items()]
+    rows += [("top_services", f"{s['code']} {s['title']}", s["answers"]) for s in sv["top"]]
+    for field in ("department", "theme", "region"):
+        rows += [(f"answers_by_{field}", k, n) for k, n in sv[f"by_{field}"].items()]
+    rows += [("top_questions", x["question"], x["count"]) for x in q["top"]]
+    rows += [("rising_services", f"{r['code']} {r['title']}", f"{r['last_week']}→{r['this_week']}")
+             for r in t["rising"]]
+    return rows
