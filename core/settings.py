@@ -33,6 +33,16 @@ class Settings:
     )
     sample_kb_dir: Path = ROOT / "knowledge_base" / "sample"
     applications_backend: str = field(default_factory=lambda: _env("GOVBOT_APPLICATIONS_URL", ""))
+    import_max_bytes: int = field(  # knowledge-base uploads larger than this get 413
+        default_factory=lambda: int(_env("GOVBOT_IMPORT_MAX_BYTES", str(10 * 1024 * 1024))))
+    # WeChat push (official account and mini-program customer service); the channel is off without a token
+    wechat_token: str = field(default_factory=lambda: _env("WECHAT_TOKEN", ""))
+    wechat_encoding_aes_key: str = field(default_factory=lambda: _env("WECHAT_ENCODING_AES_KEY", ""))
+    wechat_appid: str = field(default_factory=lambda: _env("WECHAT_APPID", ""))
+    wechat_appsecret: str = field(default_factory=lambda: _env("WECHAT_APPSECRET", ""))
+    wechat_miniprogram_appid: str = field(default_factory=lambda: _env("WECHAT_MINIPROGRAM_APPID", ""))
+    wechat_miniprogram_appsecret: str = field(default_factory=lambda: _env("WECHAT_MINIPROGRAM_APPSECRET", ""))
+    wechat_api_base: str = field(default_factory=lambda: _env("WECHAT_API_BASE", "https://api.weixin.qq.com"))
 
     def __post_init__(self) -> None:
         if not self.database_url:

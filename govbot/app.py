@@ -11,7 +11,8 @@ from fastapi.staticfiles import StaticFiles
 from bot.actions.server import router as actions_router
 from bot.gateway import Gateway
 from bot.rasa_client import RasaClient
-from connectors import errors, web_chat
+from connectors import errors, web_chat, wechat_api, wechat_miniprogram, wechat_official
+from connectors.wechat_channel import WeChat
 from core import signin
 from core.settings import Settings, get_settings
 from govbot.services import Services
@@ -31,8 +32,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         rasa = RasaClient(settings.rasa_url, settings.rasa_token)
         app.state.services = svc
         app.state.gateway = Gateway(svc.conversations, rasa)
+        app.state.wechat = WeChat(settings, svc.db)
         log.info("ready: %d items indexed", len(svc.retriever))
         yield
+        await app.state.wechat.close()  # lets answers still on their way to WeChat go out
         svc.live_index.stop()
         await rasa.close()
 
@@ -44,6 +47,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(kb_api.pages)
     app.include_router(signin.router)
     app.include_router(signin.pages)
+    app.include_router(wechat_official.router)
+    app.include_router(wechat_miniprogram.router)
+    app.include_router(wechat_api.router)
     # pages' scripts and styles: no inline code
     for name, package in (("chat", web_chat), ("editor", kb_api), ("signin", signin)):
         app.mount(f"/static/{name}", StaticFiles(directory=Path(package.__file__).parent / "static"), name=name)

@@ -3,6 +3,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import bot.models  # noqa: F401  (registers tables)
+import connectors.models  # noqa: F401
 import core.auth  # noqa: F401
 import knowledge_base.models  # noqa: F401
 import insight.models  # noqa: F401
