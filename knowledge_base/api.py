@@ -1,15 +1,21 @@
 """Editor API under /api/v1/kb: guides, workflow, versions, audit, import/export, retrieval test box.
 
 Roles: editor (write drafts, submit), reviewer (also approve/reject/archive/rollback/publish imports),
-admin (everything). Citizens and agents cannot write."""
+admin (everything; may approve their own draft, audited). Citizens and agents cannot write.
+
+Optimistic locking: every guide answer carries its `revision` (also as the ETag header); a draft save must
+send the revision it edits (If-Match header or a `revision` field) and gets 409 with what changed when it
+is stale. Submit, approve and reject accept it too."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from starlette.types import Message
 
 from core.auth import ApiUser, page_user, require
 from knowledge_base.models import Guide
@@ -21,6 +27,7 @@ router = APIRouter(prefix="/api/v1/kb", tags=["knowledge base"])
 pages = APIRouter()
 EDITORS = require("editor", "reviewer", "admin")
 REVIEWERS = require("reviewer", "admin")
+FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and the small form fields around the file
 MEDIA = {"json": "application/json", "yaml": "application/yaml", "csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -31,8 +38,33 @@ def _kb(request: Request) -> KnowledgeBase:
 
 def _guide_out(g: Guide) -> dict[str, Any]:
     return {"code": g.code, "title": g.title, "status": g.status, "live_version": g.live_version,
-            "review_comment": g.review_comment, "updated_by": g.updated_by,
-            "updated_at": g.updated_at.isoformat(), "draft": g.draft}
+            "revision": g.revision, "review_comment": g.review_comment, "updated_by": g.updated_by,
+            "updated_at": g.updated_at.isoformat(), "edited_by": g.edited_by, "submitted_by": g.submitted_by,
+            "draft": g.draft}
+
+
+def _tagged(response: Response, g: Guide) -> dict[str, Any]:
+    """The guide, with its revision as the ETag (what a later save sends back in If-Match)."""
+    response.headers["ETag"] = f'"{g.revision}"'
+    return _guide_out(g)
+
+
+def _revision(if_match: str | None, field: Any = None) -> int | None:
+    """The revision a write is based on, from If-Match (an ETag we sent) or a `revision` field."""
+    values = set()
+    if if_match is not None:
+        tag = if_match.strip().removeprefix("W/").strip('"')
+        if not tag.isdigit():
+            raise HTTPException(422, detail=f"If-Match 应为读取事项时返回的 ETag（如 \"3\"）/ If-Match must be an "
+                                            f"ETag we sent, got {if_match!r}")
+        values.add(int(tag))
+    if field is not None:
+        if not isinstance(field, int) or isinstance(field, bool):
+            raise HTTPException(422, detail="revision 应为整数 / revision must be an integer")
+        values.add(field)
+    if len(values) > 1:
+        raise HTTPException(422, detail="If-Match 与 revision 不一致 / If-Match and revision disagree")
+    return values.pop() if values else None
 
 
 def _parse(body: dict[str, Any], code: str | None = None) -> GuideData:
@@ -45,15 +77,16 @@ def _parse(body: dict[str, Any], code: str | None = None) -> GuideData:
                                          "errors": validation_errors(exc)}) from exc
 
 
-def _run(fn, *args) -> Any:
+def _run(fn, *args, **kwargs) -> Any:
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except WorkflowError as exc:
-        raise HTTPException(exc.status, detail=str(exc)) from exc
+        raise HTTPException(exc.status, detail={"message": str(exc), **exc.facts} if exc.facts else str(exc)) from exc
 
 
 class Comment(BaseModel):
     comment: str = ""
+    revision: int | None = None  # the revision reviewed (or the If-Match header)
 
 
 class RollbackTo(BaseModel):
@@ -61,47 +94,63 @@ class RollbackTo(BaseModel):
 
 
 @router.get("/guides")
-def list_guides(request: Request, q: str = "", status: str = "", limit: int = Query(100, le=1000),
-                offset: int = 0, user: ApiUser = Depends(EDITORS)) -> list[dict[str, Any]]:
+def list_guides(request: Request, q: str = "", status: str = "", limit: int = Query(100, ge=1, le=1000),
+                offset: int = Query(0, ge=0), user: ApiUser = Depends(EDITORS)) -> list[dict[str, Any]]:
     return [{k: v for k, v in _guide_out(g).items() if k != "draft"}
             for g in _kb(request).list(q, status, limit, offset)]
 
 
 @router.get("/guides/{code}")
-def get_guide(code: str, request: Request, user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
-    return _guide_out(_run(_kb(request).get, code))
+def get_guide(code: str, request: Request, response: Response, user: ApiUser = Depends(EDITORS)) -> dict:
+    return _tagged(response, _run(_kb(request).get, code))
 
 
 @router.post("/guides", status_code=201)
-def create_guide(body: dict[str, Any], request: Request, user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
-    return _guide_out(_run(lambda: _kb(request).save_draft(_parse(body), user.name, create_only=True)))
+def create_guide(body: dict[str, Any], request: Request, response: Response,
+                 user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
+    return _tagged(response, _run(_kb(request).save_draft, _parse(body), user.name, create_only=True))
 
 
 @router.put("/guides/{code}")
-def save_guide(code: str, body: dict[str, Any], request: Request, user: ApiUser = Depends(EDITORS)) -> dict:
-    _run(_kb(request).get, code)
-    return _guide_out(_run(_kb(request).save_draft, _parse(body, code.upper()), user.name))
+def save_guide(code: str, body: dict[str, Any], request: Request, response: Response,
+               if_match: str | None = Header(None), user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
+    """Save the draft. Send the revision you loaded (If-Match: the ETag, or `"revision": n` in the body)."""
+    body = dict(body)
+    revision = _revision(if_match, body.pop("revision", None))
+    if revision is None:
+        raise HTTPException(428, detail="保存草稿须带上所编辑的修订号（If-Match 头或 revision 字段），以免覆盖他人的修改 / "
+                                        "a save must send the revision it edits (If-Match or revision)")
+    return _tagged(response, _run(_kb(request).save_draft, _parse(body, code.upper()), user.name,
+                                  revision=revision))
 
 
 @router.post("/guides/{code}/submit")
-def submit(code: str, request: Request, user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
-    return _guide_out(_run(_kb(request).submit, code, user.name))
+def submit(code: str, request: Request, response: Response, if_match: str | None = Header(None),
+           user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
+    return _tagged(response, _run(_kb(request).submit, code, user.name, revision=_revision(if_match)))
 
 
 @router.post("/guides/{code}/approve")
-def approve(code: str, request: Request, body: Comment | None = None, user: ApiUser = Depends(REVIEWERS)) -> dict:
-    _run(_kb(request).approve, code, user.name, body.comment if body else "")
-    return _guide_out(_run(_kb(request).get, code))
+def approve(code: str, request: Request, response: Response, body: Comment | None = None,
+            if_match: str | None = Header(None), user: ApiUser = Depends(REVIEWERS)) -> dict[str, Any]:
+    """Publish the draft in review. Its last editor or submitter gets 403 (four eyes); an admin may
+    approve anyway, which is audited as an `override` event."""
+    body = body or Comment()
+    _run(_kb(request).approve, code, user.name, body.comment, may_override=user.role == "admin",
+         revision=_revision(if_match, body.revision))
+    return _tagged(response, _run(_kb(request).get, code))
 
 
 @router.post("/guides/{code}/reject")
-def reject(code: str, body: Comment, request: Request, user: ApiUser = Depends(REVIEWERS)) -> dict[str, Any]:
-    return _guide_out(_run(_kb(request).reject, code, user.name, body.comment))
+def reject(code: str, body: Comment, request: Request, response: Response, if_match: str | None = Header(None),
+           user: ApiUser = Depends(REVIEWERS)) -> dict[str, Any]:
+    return _tagged(response, _run(_kb(request).reject, code, user.name, body.comment,
+                                  revision=_revision(if_match, body.revision)))
 
 
 @router.post("/guides/{code}/archive")
-def archive(code: str, request: Request, user: ApiUser = Depends(REVIEWERS)) -> dict[str, Any]:
-    return _guide_out(_run(_kb(request).archive, code, user.name))
+def archive(code: str, request: Request, response: Response, user: ApiUser = Depends(REVIEWERS)) -> dict:
+    return _tagged(response, _run(_kb(request).archive, code, user.name))
 
 
 @router.get("/guides/{code}/versions")
@@ -121,9 +170,10 @@ def diff(code: str, a: int, b: int, request: Request, user: ApiUser = Depends(ED
 
 
 @router.post("/guides/{code}/rollback")
-def rollback(code: str, body: RollbackTo, request: Request, user: ApiUser = Depends(REVIEWERS)) -> dict:
+def rollback(code: str, body: RollbackTo, request: Request, response: Response,
+             user: ApiUser = Depends(REVIEWERS)) -> dict[str, Any]:
     _run(_kb(request).rollback, code, body.version, user.name)
-    return _guide_out(_run(_kb(request).get, code))
+    return _tagged(response, _run(_kb(request).get, code))
 
 
 @router.get("/audit")
@@ -132,12 +182,64 @@ def audit(request: Request, code: str = "", user: ApiUser = Depends(EDITORS)) ->
             for e in _kb(request).audit(code)]
 
 
-@router.post("/import")
-async def import_guides(request: Request, file: UploadFile = File(...), publish: bool = Form(True),
-                        skip_bad: bool = Form(False), user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
+def _too_large(limit: int) -> HTTPException:
+    size = f"{limit / 1_048_576:.1f} MB" if limit >= 1_048_576 else f"{limit} B"
+    return HTTPException(413, detail=f"上传文件超过 {size} 的上限，请拆分后分批导入 / the upload exceeds the {size} "
+                                     f"limit (GOVBOT_IMPORT_MAX_BYTES)")
+
+
+def _bounded_request(request: Request, limit: int) -> Request:
+    """The same request, whose body stops with 413 once it grows past `limit` (chunked uploads too)."""
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise _too_large(limit)
+        return message
+
+    return Request(request.scope, receive)
+
+
+def _flag(form_value: Any, name: str, default: bool) -> bool:
+    if form_value is None:
+        return default
+    value = str(form_value).strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise HTTPException(422, detail=f"{name} 应为 true 或 false / {name} must be true or false")
+
+
+IMPORT_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "publish": {"type": "boolean", "default": True},
+        "skip_bad": {"type": "boolean", "default": False}}}}}}}
+
+
+@router.post("/import", openapi_extra=IMPORT_FORM)
+async def import_guides(request: Request, user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
+    """Multipart `file` (+ `publish`, `skip_bad`). The body is read only after authentication, up to
+    GOVBOT_IMPORT_MAX_BYTES (413 beyond); parsing and writing run off the event loop."""
+    limit = request.app.state.services.settings.import_max_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
+        raise _too_large(limit)  # refused before reading a byte of the body
+    async with _bounded_request(request, limit + FORM_OVERHEAD_BYTES).form(max_files=1, max_fields=5) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(422, detail="缺少上传文件（表单字段 file）/ missing the multipart field file")
+        if upload.size is not None and upload.size > limit:
+            raise _too_large(limit)
+        raw, filename = await upload.read(), upload.filename or "upload"
+        publish, skip_bad = _flag(form.get("publish"), "publish", True), _flag(form.get("skip_bad"), "skip_bad", False)
     if publish and user.role not in ("reviewer", "admin"):
         raise HTTPException(403, detail="编辑只能导入为草稿（publish=false）；直接发布需要审核员 / editors import as drafts")
-    report = import_file(_kb(request), await file.read(), file.filename or "upload", user.name, publish, skip_bad)
+    report = await run_in_threadpool(_run, import_file, _kb(request), raw, filename, user.name, publish, skip_bad)
     body = {"imported": len(report.guides) if (report.ok or skip_bad) else 0, "kind": report.kind,
             "encoding": report.encoding, "errors": [vars(e) for e in report.errors]}
     if report.errors and not skip_bad:

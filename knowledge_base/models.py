@@ -11,7 +11,9 @@ from core.db import Base
 
 
 class Guide(Base):
-    """One service item. `draft` is the editors' working copy; `live_version` points at what citizens see."""
+    """One service item. `draft` is the editors' working copy; `live_version` points at what citizens see
+    (None: never published, or archived). `revision` counts every change of the row: the ORM writes with
+    `WHERE revision = <read value>`, so a concurrent change makes the later write fail (optimistic locking)."""
 
     __tablename__ = "kb_guides"
 
@@ -23,6 +25,11 @@ class Guide(Base):
     review_comment: Mapped[str] = mapped_column(Text, default="")
     updated_by: Mapped[str] = mapped_column(String(80))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revision: Mapped[int] = mapped_column(Integer)
+    edited_by: Mapped[str] = mapped_column(String(80), default="")  # last to change the draft's content
+    submitted_by: Mapped[str] = mapped_column(String(80), default="")  # who sent the draft to review
+
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class GuideVersion(Base):

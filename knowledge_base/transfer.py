@@ -1,14 +1,21 @@
 """Import and export: JSON, YAML, CSV, XLSX; the full guide format and the simple FAQ sheet
-(`code,title,question,similar_questions,answer`). Imports are validated whole before anything is written."""
+(`code,title,question,similar_questions,answer`). Imports are validated whole before anything is written,
+then written in one transaction.
+
+Spreadsheets are read with bounded work: XLSX in openpyxl's streaming read-only mode with the sheet's
+declared dimensions ignored (a 1.5 KB file may declare A1:XFD1048576), at most MAX_TABLE_ROWS rows and
+MAX_TABLE_COLUMNS columns, and at most MAX_XLSX_UNPACKED_BYTES of unpacked XML. Cells starting with a
+formula character are exported with a leading apostrophe (CSV and XLSX), and read back without it."""
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 import yaml
 from pydantic import ValidationError
@@ -20,6 +27,10 @@ FAQ_COLUMNS = ["code", "title", "question", "similar_questions", "answer"]
 GUIDE_FIELDS = list(GuideData.model_fields)
 META_FIELDS = ["status", "version", "updated_by", "updated_at"]
 FORMATS = ("json", "yaml", "csv", "xlsx")
+MAX_TABLE_ROWS = 50_000
+MAX_TABLE_COLUMNS = 64
+MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes Excel/WPS/LibreOffice read a cell as a formula
 
 
 @dataclass
@@ -38,6 +49,7 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     encoding: str = "utf-8"
     kind: str = ""  # guides | faq_sheet
+    lines: dict[str, int] = field(default_factory=dict)  # code → the line it was read from
 
     @property
     def ok(self) -> bool:
@@ -55,22 +67,59 @@ def decode_text(raw: bytes) -> tuple[str, str]:
     raise ValueError("文件编码无法识别，请用 Excel/WPS 另存为“CSV UTF-8”后重试 / unknown text encoding, save as UTF-8")
 
 
+def neutralised(value: Any) -> Any:
+    """A spreadsheet cell that cannot run as a formula: text starting with = + - @ tab CR gets a leading '
+    (as does text that would only start so after its leading apostrophes, so `restored` is exact)."""
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def restored(cell: str) -> str:
+    """The inverse of `neutralised`, for cells read from CSV/XLSX."""
+    if cell.startswith("'") and cell[1:].lstrip("'").startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
+def _bounded(rows: Iterator[Sequence[Any]]) -> list[list[str]]:
+    table = []
+    for row in rows:
+        if len(table) > MAX_TABLE_ROWS:  # the header plus MAX_TABLE_ROWS rows are allowed
+            raise ValueError(f"表格超过 {MAX_TABLE_ROWS} 行，请拆分后分批导入 / more than {MAX_TABLE_ROWS} rows")
+        table.append([restored("" if c is None else str(c)) for c in row[:MAX_TABLE_COLUMNS]])
+    return table
+
+
+def _xlsx_rows(raw: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+        if unpacked > MAX_XLSX_UNPACKED_BYTES:
+            raise ValueError(f"Excel 文件解压后超过 {MAX_XLSX_UNPACKED_BYTES // 1_048_576} MB，请拆分后导入 / "
+                             f"the workbook unpacks to more than {MAX_XLSX_UNPACKED_BYTES // 1_048_576} MB")
+        ws = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
+        ws.reset_dimensions()  # the declared range may be huge; read the rows that are actually there
+        rows = _bounded(ws.iter_rows(max_col=MAX_TABLE_COLUMNS, values_only=True))
+    except ValueError:
+        raise
+    except Exception as exc:  # openpyxl and zipfile raise many kinds for a non-xlsx file
+        raise ValueError(f"无法读取 Excel 文件（{type(exc).__name__}），请确认是 .xlsx 格式") from exc
+    while rows and rows[0] and not rows[0][-1]:  # padding columns right of the header
+        rows[0].pop()
+    return rows
+
+
 def _rows_from_table(raw: bytes, fmt: str) -> tuple[list[str], list[dict[str, Any]], str]:
     if fmt == "xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            ws = load_workbook(io.BytesIO(raw), read_only=True, data_only=True).worksheets[0]
-        except Exception as exc:  # openpyxl raises many kinds for a non-xlsx file
-            raise ValueError(f"无法读取 Excel 文件（{type(exc).__name__}），请确认是 .xlsx 格式") from exc
-        values = [[("" if c is None else str(c)) for c in row] for row in ws.iter_rows(values_only=True)]
-        header, body, encoding = (values[0] if values else []), values[1:], "xlsx"
+        table, encoding = _xlsx_rows(raw), "xlsx"
     else:
         text, encoding = decode_text(raw)
-        reader = list(csv.reader(io.StringIO(text)))
-        header, body = (reader[0] if reader else []), reader[1:]
-    header = [h.strip().lower() for h in header]
-    rows = [dict(zip(header, r)) for r in body]
+        table = _bounded(csv.reader(io.StringIO(text)))
+    header = [h.strip().lower() for h in (table[0] if table else [])]
+    rows = [dict(zip(header, r)) for r in table[1:]]
     return header, rows, encoding
 
 
@@ -111,6 +160,7 @@ def _faq_sheet(rows: list[dict[str, Any]], report: ImportReport, existing: dict[
 def _validate(doc: dict[str, Any], line: int, report: ImportReport) -> None:
     try:
         report.guides.append(GuideData.model_validate(doc))
+        report.lines[report.guides[-1].code] = line
     except ValidationError as exc:
         report.errors.extend(RowError(line, e["field"], e["reason"]) for e in validation_errors(exc))
 
@@ -182,16 +232,21 @@ def _cell(value: Any) -> Any:
 
 def import_file(kb: KnowledgeBase, raw: bytes, filename: str, actor: str, publish: bool = True,
                 skip_bad: bool = False) -> ImportReport:
-    """Validate everything; write nothing unless all is valid (or `skip_bad`), in one transaction."""
+    """Validate everything; write nothing unless all is valid (or `skip_bad`), in one transaction.
+    A guide in review is a row error (its draft is not overwritten). Raises WorkflowError (409) when a
+    guide goes into review between the check and the write; then nothing is written either."""
     existing = {g.code: g for g in kb.live()}
     report = parse(raw, filename, existing)
+    busy = kb.in_review([g.code for g in report.guides])
+    for code in sorted(busy, key=report.lines.__getitem__):
+        report.errors.append(RowError(report.lines[code], "code", f"事项 {code} 正在审核，不能导入覆盖，请等审核结束后再导入"))
+    report.guides = [g for g in report.guides if g.code not in busy]
     if report.errors and not skip_bad:
         return report
     if publish:
         kb.publish_directly(report.guides, actor, note=f"导入 {Path(filename).name}")
     else:
-        for g in report.guides:
-            kb.save_draft(g, actor)
+        kb.save_drafts(report.guides, actor)
     return report
 
 
@@ -211,7 +266,7 @@ def export(kb: KnowledgeBase, fmt: str) -> bytes:
         return yaml.safe_dump({"guides": docs}, allow_unicode=True, sort_keys=False).encode()
     columns = GUIDE_FIELDS + META_FIELDS
     table = [[json.dumps(d[c], ensure_ascii=False) if isinstance(d[c], (list, dict)) else
-              ("" if d[c] is None else d[c]) for c in columns] for d in docs]
+              ("" if d[c] is None else neutralised(d[c])) for c in columns] for d in docs]
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)

@@ -2,16 +2,25 @@
 
 Every change runs in one transaction and writes an audit event; the live index watches the audit
 log (`knowledge_base.live_index`), so a publish from any process or replica reaches citizens in ~1 s.
+
+Rules: only a reviewer's publish makes content live (archiving drops the live version, so a later draft
+edit cannot bring it back); whoever last edited or submitted a draft cannot approve it (four eyes; an
+admin may, and the override is audited); every write checks the guide's revision, so of two concurrent
+approvals or saves exactly one wins and the other gets 409.
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from core.db import Database
 from core.clock import utcnow
@@ -25,9 +34,13 @@ ROLES_THAT_REVIEW = {"reviewer", "admin"}
 class WorkflowError(Exception):
     """A request that breaks the workflow rules; `status` is the HTTP status to answer with."""
 
-    def __init__(self, message: str, status: int = 409) -> None:
+    def __init__(self, message: str, status: int = 409, facts: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.facts = facts or {}  # machine-readable details for the API answer (e.g. what changed)
+
+
+CONCURRENT_CHANGE = "该事项刚被他人修改，请刷新后重试 / the guide was changed by someone else meanwhile; reload and retry"
 
 
 class KnowledgeBase:
@@ -37,10 +50,14 @@ class KnowledgeBase:
     # ---- reading --------------------------------------------------------------------------------
     def get(self, code: str) -> Guide:
         with self.db.session() as s:
-            guide = s.get(Guide, code.upper())
-            if guide is None:
-                raise WorkflowError(f"事项 {code} 不存在 / no guide with code {code}", 404)
-            return guide
+            return self._load(s, code)
+
+    @staticmethod
+    def _load(s: Session, code: str) -> Guide:
+        guide = s.get(Guide, code.upper())
+        if guide is None:
+            raise WorkflowError(f"事项 {code} 不存在 / no guide with code {code}", 404)
+        return guide
 
     def list(self, query: str = "", status: str = "", limit: int = 100, offset: int = 0) -> list[Guide]:
         with self.db.session() as s:
@@ -52,11 +69,10 @@ class KnowledgeBase:
             return list(s.scalars(stmt.limit(limit).offset(offset)))
 
     def live(self, codes: list[str] | None = None) -> list[GuideData]:
-        """The published content citizens are answered from (archived items excluded)."""
+        """The published content citizens are answered from (archived items have no live version)."""
         with self.db.session() as s:
-            stmt = (select(GuideVersion.data).join(Guide, (Guide.code == GuideVersion.code)
-                                                   & (Guide.live_version == GuideVersion.version))
-                    .where(Guide.status != "archived"))
+            stmt = select(GuideVersion.data).join(Guide, (Guide.code == GuideVersion.code)
+                                                  & (Guide.live_version == GuideVersion.version))
             if codes is not None:
                 stmt = stmt.where(Guide.code.in_(codes))
             return [GuideData.model_validate(d) for d in s.execute(stmt).scalars()]
@@ -64,8 +80,7 @@ class KnowledgeBase:
     def live_versions(self) -> dict[str, int]:
         """code → live version of every answerable guide (cheap: no content)."""
         with self.db.session() as s:
-            rows = s.execute(select(Guide.code, Guide.live_version).where(
-                Guide.status != "archived", Guide.live_version.is_not(None)))
+            rows = s.execute(select(Guide.code, Guide.live_version).where(Guide.live_version.is_not(None)))
             return {code: v for code, v in rows}
 
     def last_change(self) -> int:
@@ -73,13 +88,20 @@ class KnowledgeBase:
             return s.scalar(select(func.max(AuditEvent.id))) or 0
 
     def live_guide(self, code: str) -> GuideData | None:
+        entry = self.live_entry(code)
+        return entry[0] if entry else None
+
+    def live_entry(self, code: str) -> tuple[GuideData, dt.datetime] | None:
+        """What citizens see for this guide and when it was published (None when nothing is live)."""
         with self.db.session() as s:
-            guide = s.get(Guide, code)
-            if guide is None or guide.live_version is None or guide.status == "archived":
-                return None
-            row = s.scalars(select(GuideVersion).where(GuideVersion.code == code,
-                                                       GuideVersion.version == guide.live_version)).one()
-            return GuideData.model_validate(row.data)
+            row = s.execute(select(GuideVersion.data, GuideVersion.published_at).join(
+                Guide, (Guide.code == GuideVersion.code) & (Guide.live_version == GuideVersion.version))
+                .where(Guide.code == code)).one_or_none()
+            return (GuideData.model_validate(row.data), row.published_at) if row else None
+
+    def in_review(self, codes: list[str]) -> set[str]:
+        with self.db.session() as s:
+            return set(s.scalars(select(Guide.code).where(Guide.code.in_(codes), Guide.status == "in_review")))
 
     def history(self, code: str) -> list[GuideVersion]:
         with self.db.session() as s:
@@ -117,87 +139,167 @@ class KnowledgeBase:
             return s.scalar(select(func.count()).select_from(Guide)) or 0
 
     # ---- writing --------------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """One unit of work. A concurrent change of the same guide (the ORM's `WHERE revision = …` matched
+        no row, or a duplicate code/version) fails the whole transaction with 409 instead of a 500."""
+        try:
+            with self.db.session() as s:
+                yield s
+        except (StaleDataError, IntegrityError) as exc:
+            raise WorkflowError(CONCURRENT_CHANGE) from exc
+
     @staticmethod
     def _log(s: Session, actor: str, action: str, code: str, detail: str = "") -> None:
         s.add(AuditEvent(actor=actor, action=action, code=code, detail=detail))
 
-    def save_draft(self, data: GuideData, actor: str, create_only: bool = False) -> Guide:
-        with self.db.session() as s:
-            guide = s.get(Guide, data.code)
-            if guide is None:
-                guide = Guide(code=data.code, title=data.title, status="draft", updated_by=actor,
-                              draft=data.model_dump(mode="json"))
-                s.add(guide)
-                self._log(s, actor, "create", data.code)
-            elif create_only:
-                raise WorkflowError(f"事项编码 {data.code} 已存在 / code {data.code} already exists")
-            else:
-                if guide.status == "in_review":
-                    raise WorkflowError("该事项正在审核，请先撤回或等待审核结果 / guide is in review")
-                guide.draft, guide.title, guide.status = data.model_dump(mode="json"), data.title, "draft"
-                guide.updated_by, guide.updated_at = actor, utcnow()
-                self._log(s, actor, "edit", data.code)
+    @staticmethod
+    def _check_revision(guide: Guide, expected: int | None, new_draft: dict[str, Any] | None = None) -> None:
+        """A write based on an older revision is refused with what changed since (409)."""
+        if expected is None or expected == guide.revision:
+            return
+        differs = [] if new_draft is None else sorted(
+            k for k in set(guide.draft) | set(new_draft) if guide.draft.get(k) != new_draft.get(k))
+        when = guide.updated_at.strftime("%Y-%m-%d %H:%M:%S")
+        raise WorkflowError(
+            f"你打开后，{guide.updated_by} 已于 {when} 修改了该事项（当前修订 {guide.revision}，你基于修订 {expected}），"
+            f"请重新打开后再改 / revision {expected} is stale: {guide.updated_by} changed the guide at {when} "
+            f"(now revision {guide.revision}, status {guide.status})"
+            + (f"；与当前草稿不同的字段 / fields differing from the current draft: {', '.join(differs)}"
+               if differs else ""),
+            facts={"current_revision": guide.revision, "your_revision": expected, "status": guide.status,
+                   "updated_by": guide.updated_by, "updated_at": guide.updated_at.isoformat(),
+                   "differing_fields": differs})
+
+    def save_draft(self, data: GuideData, actor: str, create_only: bool = False,
+                   revision: int | None = None) -> Guide:
+        """Create a guide, or save its draft; `revision` is the one the editor loaded (None: no check)."""
+        with self._writing() as s:
+            return self._save(s, data, actor, create_only, revision)
+
+    def save_drafts(self, items: list[GuideData], actor: str) -> None:
+        """Import as drafts: every guide in ONE transaction (all or nothing)."""
+        with self._writing() as s:
+            for data in items:
+                self._save(s, data, actor)
+
+    def _save(self, s: Session, data: GuideData, actor: str, create_only: bool = False,
+              revision: int | None = None) -> Guide:
+        doc = data.model_dump(mode="json")
+        guide = s.get(Guide, data.code)
+        if guide is None:
+            if revision is not None:
+                raise WorkflowError(f"事项 {data.code} 不存在 / no guide with code {data.code}", 404)
+            guide = Guide(code=data.code, title=data.title, status="draft", draft=doc, updated_by=actor,
+                          edited_by=actor)
+            s.add(guide)
+            s.flush()  # a duplicate code fails here, inside this transaction
+            self._log(s, actor, "create", data.code)
             return guide
+        if create_only:
+            raise WorkflowError(f"事项编码 {data.code} 已存在 / code {data.code} already exists")
+        self._check_revision(guide, revision, doc)
+        if guide.status == "in_review":
+            raise WorkflowError(f"事项 {data.code} 正在审核，请等待审核结果（驳回后可再改）/ guide is in review")
+        # the live version (if any) stays as it is: an edit never makes anything answerable
+        guide.draft, guide.title, guide.status = doc, data.title, "draft"
+        guide.updated_by = guide.edited_by = actor
+        guide.updated_at = utcnow()
+        self._log(s, actor, "edit", data.code)
+        return guide
 
     def _transition(self, code: str, actor: str, allowed: set[str], to: str, action: str,
-                    comment: str = "") -> Guide:
-        with self.db.session() as s:
-            guide = s.get(Guide, code.upper())
-            if guide is None:
-                raise WorkflowError(f"事项 {code} 不存在 / no guide with code {code}", 404)
+                    comment: str = "", revision: int | None = None) -> Guide:
+        with self._writing() as s:
+            guide = self._load(s, code)
+            self._check_revision(guide, revision)
             if guide.status not in allowed:
                 raise WorkflowError(f"当前状态为 {guide.status}，不能执行 {action} / cannot {action} a guide in "
                                     f"status {guide.status}")
+            if action == "submit":
+                guide.submitted_by = actor
             guide.status, guide.review_comment = to, comment
             guide.updated_by, guide.updated_at = actor, utcnow()
             self._log(s, actor, action, guide.code, comment)
             return guide
 
-    def submit(self, code: str, actor: str) -> Guide:
-        return self._transition(code, actor, {"draft"}, "in_review", "submit")
+    def submit(self, code: str, actor: str, revision: int | None = None) -> Guide:
+        return self._transition(code, actor, {"draft"}, "in_review", "submit", revision=revision)
 
-    def reject(self, code: str, actor: str, comment: str) -> Guide:
+    def reject(self, code: str, actor: str, comment: str, revision: int | None = None) -> Guide:
         if not comment.strip():
             raise WorkflowError("驳回时请填写意见 / a rejection needs a comment", 422)
-        return self._transition(code, actor, {"in_review"}, "draft", "reject", comment)
+        return self._transition(code, actor, {"in_review"}, "draft", "reject", comment, revision)
 
-    def _publish(self, s: Session, guide: Guide, data: dict[str, Any], actor: str, note: str) -> GuideData:
+    def _publish(self, s: Session, guide: Guide, data: dict[str, Any], actor: str, note: str,
+                 keep_draft: bool = False) -> GuideData:
         latest = s.scalar(select(func.max(GuideVersion.version)).where(GuideVersion.code == guide.code)) or 0
         s.add(GuideVersion(code=guide.code, version=latest + 1, data=data, published_by=actor, note=note))
-        guide.live_version, guide.status, guide.draft, guide.title = latest + 1, "published", data, data["title"]
+        guide.live_version = latest + 1
+        if not keep_draft:
+            guide.status, guide.draft, guide.title = "published", data, data["title"]
         guide.updated_by, guide.updated_at = actor, utcnow()
         self._log(s, actor, "publish", guide.code, f"v{latest + 1} {note}".strip())
         return GuideData.model_validate(data)
 
-    def approve(self, code: str, actor: str, note: str = "") -> GuideData:
-        with self.db.session() as s:
-            guide = s.get(Guide, code.upper())
-            if guide is None or guide.status != "in_review":
+    def approve(self, code: str, actor: str, note: str = "", may_override: bool = False,
+                revision: int | None = None) -> GuideData:
+        """Publish the draft in review. Four eyes: its last editor and its submitter cannot approve it,
+        unless `may_override` (admins), which is written to the audit log as an `override` event."""
+        with self._writing() as s:
+            guide = self._load(s, code)
+            self._check_revision(guide, revision)
+            if guide.status != "in_review":
                 raise WorkflowError("只有待审核的事项可以发布 / only a guide in review can be published")
+            if actor in (guide.edited_by, guide.submitted_by):
+                if not may_override:
+                    raise WorkflowError("四眼原则：你编辑或提交了这份草稿，须由另一位审核员发布 / four eyes: whoever "
+                                        "edited or submitted a draft cannot approve it", 403)
+                self._log(s, actor, "override", guide.code, f"four-eyes override: approved a draft edited by "
+                                                            f"{guide.edited_by}, submitted by {guide.submitted_by}")
             return self._publish(s, guide, guide.draft, actor, note)
 
     def rollback(self, code: str, to_version: int, actor: str) -> GuideData:
-        with self.db.session() as s:
-            guide = s.get(Guide, code.upper())
-            if guide is None:
-                raise WorkflowError(f"事项 {code} 不存在 / no guide with code {code}", 404)
+        """Republish an old version as a new one. Never un-archives and never overwrites a draft in review;
+        a draft with unpublished edits is kept (status stays `draft`)."""
+        with self._writing() as s:
+            guide = self._load(s, code)
+            if guide.status == "in_review":
+                raise WorkflowError("该事项有待审核的草稿，回滚会覆盖它：请先驳回或审核 / a draft is in review; "
+                                    "reject or approve it first")
+            if guide.live_version is None:
+                raise WorkflowError("该事项没有线上版本（已归档或未发布），回滚不能让它重新上线：请编辑草稿并提交审核 / "
+                                    "nothing is live (archived or never published); publish through review instead")
             old = self._version(s, code, to_version)
-            return self._publish(s, guide, dict(old.data), actor, f"rollback to v{to_version}")
+            return self._publish(s, guide, dict(old.data), actor, f"rollback to v{to_version}",
+                                 keep_draft=guide.status == "draft")
 
     def archive(self, code: str, actor: str) -> Guide:
-        return self._transition(code, actor, {"draft", "published", "in_review"}, "archived", "archive")
+        """Withdraw the guide: it loses its live version, so only a reviewer's publish can bring it back."""
+        with self._writing() as s:
+            guide = self._load(s, code)
+            if guide.status == "archived":
+                raise WorkflowError("该事项已归档 / the guide is already archived")
+            withdrawn = f"withdrew v{guide.live_version}" if guide.live_version else ""
+            guide.status, guide.live_version = "archived", None
+            guide.updated_by, guide.updated_at = actor, utcnow()
+            self._log(s, actor, "archive", guide.code, withdrawn)
+            return guide
 
     def publish_directly(self, items: list[GuideData], actor: str, note: str) -> list[GuideData]:
-        """Import and first load: write and publish many guides in ONE transaction (all or nothing)."""
+        """Import and first load: write and publish many guides in ONE transaction (all or nothing).
+        A guide in review is refused (its draft would be overwritten)."""
         published = []
-        with self.db.session() as s:
+        with self._writing() as s:
             for data in items:
                 guide = s.get(Guide, data.code)
                 if guide is None:
                     guide = Guide(code=data.code, title=data.title, status="draft", updated_by=actor,
-                                  draft=data.model_dump(mode="json"))
+                                  edited_by=actor, draft=data.model_dump(mode="json"))
                     s.add(guide)
                     s.flush()
+                elif guide.status == "in_review":
+                    raise WorkflowError(f"事项 {data.code} 正在审核，不能导入覆盖 / guide {data.code} is in review")
                 published.append(self._publish(s, guide, data.model_dump(mode="json"), actor, note))
         return published
 

@@ -18,11 +18,12 @@ def _option_buttons(offered: list[Match]) -> list[dict[str, str]]:
 
 
 def answer_with(svc: Any, tracker: Tracker, code: str, attribute: str | None, matches: list[Match]) -> Reply:
-    guide = svc.kb.live_guide(code)
-    if guide is None:
+    entry = svc.kb.live_entry(code)
+    if entry is None:
         return Reply().say("抱歉，这个事项的指南已下线或正在更新，请稍后再试或说“转人工”。").meta(
             decision="handoff", matches=[])
-    updated = svc.kb.get(code).updated_at.date().isoformat()
+    guide, published_at = entry
+    updated = published_at.date().isoformat()  # the live version's publish date, not the last draft edit
     reply = Reply().set("current_service", code).set("offered_services", []).set("failed_turns", 0)
     passage = matches[0].passage if matches else ""
     reply.say(answer_text(guide, passage or tracker.text, attribute, updated))

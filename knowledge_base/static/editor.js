@@ -1,5 +1,6 @@
 const $ = (id) => document.getElementById(id);
 let current = null;
+let revision = null;  // the revision loaded: saves send it as If-Match, a stale one gets 409
 
 // The session cookie signs the page's calls in; unsafe methods also send the CSRF token from its cookie.
 const csrfToken = () => document.cookie.split("; ").find((c) => c.startsWith("govbot_csrf="))?.slice(12) ?? "";
@@ -18,6 +19,7 @@ function show(text, ok) { $("msg").className = ok ? "ok" : "err"; $("msg").textC
 function explain(e) {
   const d = e.detail ?? e;
   if (d && d.errors) return (d.message || "") + "\n" + d.errors.map(x => `• ${x.field}: ${x.reason}`).join("\n");
+  if (d && d.message) return d.message;
   return typeof d === "string" ? d : JSON.stringify(d);
 }
 async function load() {
@@ -38,6 +40,7 @@ async function open(code) {
   try {
     const g = await api("/guides/" + code);
     current = code;
+    revision = g.revision;
     $("meta").textContent = `${g.code} · 状态 ${g.status} · 线上版本 v${g.live_version ?? "-"} · ${g.updated_by} 于 ${g.updated_at.slice(0, 16)}` +
       (g.review_comment ? ` · 审核意见：${g.review_comment}` : "");
     $("doc").value = JSON.stringify(g.draft, null, 2);
@@ -56,7 +59,7 @@ $("new").onclick = () => { current = null; $("meta").textContent = "新事项（
 $("save").onclick = async () => {
   let doc; try { doc = JSON.parse($("doc").value); } catch (e) { return show("JSON 格式有误：" + e.message); }
   try {
-    if (current) await api("/guides/" + current, {method: "PUT", body: JSON.stringify(doc)});
+    if (current) await api("/guides/" + current, {method: "PUT", body: JSON.stringify(doc), headers: {"If-Match": `"${revision}"`}});
     else { await api("/guides", {method: "POST", body: JSON.stringify(doc)}); current = doc.code.toUpperCase(); }
     show("草稿已保存", true); open(current);
   } catch (e) { show(explain(e)); }
