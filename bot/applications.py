@@ -1,16 +1,20 @@
 """Where application progress comes from: the app database (demo rows) or a real approval system's
 HTTP API (GOVBOT_APPLICATIONS_URL): GET {url}/applications/{number} → {number, phone_tail,
-service_title, status, updated_at, note}, 404 when unknown."""
+service_title, status, updated_at, note}, 404 when unknown. Progress is shown only after the phone-tail
+check (bot/tail_check.py), which locks a number after 5 wrong answers."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import httpx
 
 from bot.models import Application
+from bot.tail_check import TailCheck, TailVerdict
 from core.db import Database
 
+APPLICATION_NO = re.compile(r"[A-Z]{0,2}\d{10,14}")
 SAMPLE_APPLICATIONS = [  # demo data, replaced by the city's approval system
     ("SQ20261102001", "5678", "普通护照申领", "审批通过，证件制作中", "预计3个工作日内寄出"),
     ("SQ20261105017", "1234", "住房公积金提取（租房）", "已受理，审核中", "审核通过后1个工作日内到账"),
@@ -32,6 +36,7 @@ class Progress:
 class Applications:
     def __init__(self, db: Database, backend_url: str = "") -> None:
         self.db, self.backend_url = db, backend_url.rstrip("/")
+        self.tails = TailCheck(db)
 
     def seed_samples(self) -> None:
         with self.db.session() as s:
@@ -41,6 +46,8 @@ class Applications:
 
     def lookup(self, number: str) -> Progress | None:
         number = number.strip().upper()
+        if not APPLICATION_NO.fullmatch(number):  # never pass arbitrary text on to the approval system
+            return None
         if self.backend_url:
             resp = httpx.get(f"{self.backend_url}/applications/{number}", timeout=5.0)
             if resp.status_code == 404:
@@ -53,3 +60,9 @@ class Applications:
                 return None
             return Progress(row.number, row.phone_tail, row.service_title, row.status,
                             (row.updated_at or dt.datetime.now()).date().isoformat(), row.note)
+
+    def locked_until(self, number: str) -> dt.datetime | None:
+        return self.tails.locked_until(f"application:{number.strip().upper()}")
+
+    def check_tail(self, progress: Progress, tail: str) -> TailVerdict:
+        return self.tails.check(f"application:{progress.number}", progress.phone_tail, tail)

@@ -4,6 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 
+def webhook(client) -> str:
+    """The webhook with the token Rasa sends (endpoints.yml: ?token=${GOVBOT_ACTION_TOKEN})."""
+    return f"/rasa/webhook?token={client.app.state.services.settings.action_token}"
+
+
 def call(client, action: str, text: str = "", intent: str = "inform", slots: dict | None = None,
          entities: list | None = None, set_now: dict | None = None, sender: str = "a1") -> dict:
     events = [{"event": "user", "text": text}]
@@ -12,7 +17,7 @@ def call(client, action: str, text: str = "", intent: str = "inform", slots: dic
                "tracker": {"sender_id": sender, "slots": {**(slots or {}), **(set_now or {})}, "events": events,
                            "latest_message": {"text": text, "intent": {"name": intent},
                                               "entities": entities or []}}}
-    r = client.post("/rasa/webhook", json=payload)
+    r = client.post(webhook(client), json=payload)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -26,7 +31,7 @@ def meta(result: dict) -> dict:
 
 
 def test_unknown_action_gets_rasas_404(app_client):
-    r = app_client.post("/rasa/webhook", json={"next_action": "action_nope", "tracker": {}, "sender_id": "x"})
+    r = app_client.post(webhook(app_client), json={"next_action": "action_nope", "tracker": {}, "sender_id": "x"})
     assert r.status_code == 404 and r.json()["detail"]["action_name"] == "action_nope"
 
 

@@ -1,25 +1,48 @@
-"""The action-server webhook Rasa calls (`endpoints.yml`: action_endpoint → /rasa/webhook)."""
+"""The action-server webhook Rasa calls (`endpoints.yml`: action_endpoint → /rasa/webhook?token=…).
+
+Only Rasa may call it: the token Rasa sends (GOVBOT_ACTION_TOKEN, `Settings.action_token`) is checked in
+constant time before the body is even read; then the payload's shape (`ActionCall`), then the action."""
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from bot.actions import answering, forms, handoff  # noqa: F401  (registers the actions)
-from bot.actions.protocol import ACTIONS, Tracker
+from bot.actions.protocol import ACTIONS, ActionCall, Tracker
 
 log = logging.getLogger("govbot.actions")
 router = APIRouter()
 
 
+def _check_token(request: Request, expected: str) -> None:
+    given = request.query_params.get("token")
+    if not given:
+        log.warning("action webhook: call without a token from %s", request.client and request.client.host)
+        raise HTTPException(401, detail="缺少访问令牌（token）")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        log.warning("action webhook: wrong token from %s", request.client and request.client.host)
+        raise HTTPException(403, detail="访问令牌无效")
+
+
 @router.post("/rasa/webhook", include_in_schema=False)
-def run_action(payload: dict[str, Any], request: Request) -> dict[str, Any]:
-    name = payload.get("next_action", "")
-    fn = ACTIONS.get(name)
+async def run_action(request: Request) -> dict[str, Any]:
+    services = request.app.state.services
+    _check_token(request, services.settings.action_token)
+    try:
+        call = ActionCall.model_validate_json(await request.body())
+    except ValidationError as exc:  # answered like any other bad request body (connectors/errors.py)
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError(errors) from None
+    fn = ACTIONS.get(call.next_action)
     if fn is None:
         # Rasa's documented answer for an action this server does not know
-        raise HTTPException(404, detail={"error": f"No registered action found for name '{name}'.",
-                                         "action_name": name})
-    tracker = Tracker({**payload.get("tracker", {}), "sender_id": payload.get("sender_id", "")})
-    return fn(tracker, request.app.state.services).as_json()
+        raise HTTPException(404, detail={"error": f"No registered action found for name '{call.next_action}'.",
+                                         "action_name": call.next_action})
+    reply = await run_in_threadpool(fn, Tracker(call), services)
+    return reply.as_json()
