@@ -117,7 +117,7 @@ class Booking:
     def free_slots(self, service_code: str, day: dt.date) -> list[tuple[str, int]]:
         with self.db.session() as s:
             taken = dict(s.execute(select(SlotSeats.slot, SlotSeats.taken).where(
-                SlotSeats.service_code == service_code, SlotSeats.day == day)).tuples().all())
+                SlotSeats.service_code == service_code, SlotSeats.day == day)).all())
         return [(slot, CAPACITY_PER_SLOT - taken.get(slot, 0)) for slot in SLOTS
                 if taken.get(slot, 0) < CAPACITY_PER_SLOT]
 

@@ -3,7 +3,6 @@ appointments and their per-slot seat counters, sample applications, phone-tail l
 from __future__ import annotations
 
 import datetime as dt
-
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, Date, DateTime, Integer, String, Text

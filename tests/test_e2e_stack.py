@@ -70,7 +70,9 @@ def test_appointment_with_invalid_then_valid_inputs_then_cancel(stack):
     assert "预约成功" in texts(done)
     ask = stack.chat("c3", "取消预约")
     assert "确认码" in texts(ask)
-    cancelled = stack.chat("c3", code)
+    assert "后4位" in texts(stack.chat("c3", code))
+    assert "不一致" in texts(stack.chat("c3", "1111"))
+    cancelled = stack.chat("c3", "5678")
     assert f"已取消预约 {code}" in texts(cancelled)
 
 
