@@ -117,11 +117,49 @@ def cmd_kb_export(args: argparse.Namespace) -> None:
         sys.stdout.buffer.write(data)
 
 
+def _new_password(args: argparse.Namespace) -> str | None:
+    """--password-stdin: the first line of stdin (for scripts); --password: typed twice, not echoed."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not args.password:
+        return None
+    password = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != password:
+        raise SystemExit("the two passwords differ; nothing changed")
+    return password
+
+
 def cmd_users_add(args: argparse.Namespace) -> None:
     from core.auth import add_user
 
-    token = add_user(_services().db, args.name, args.role, args.token)
+    try:
+        token = add_user(_services().db, args.name, args.role, args.token, password=_new_password(args))
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
     print(f"{args.name} ({args.role}) token: {token}")
+
+
+def cmd_users_list(args: argparse.Namespace) -> None:
+    from core.auth import list_users
+
+    print(f"{'name':<24} {'role':<9} {'password':<9} {'state':<28} sessions")
+    for u in list_users(_services().db):
+        state = "disabled" if u.disabled else "active"
+        if u.locked_until:
+            state += f", locked until {u.locked_until:%Y-%m-%d %H:%M}Z"
+        print(f"{u.name:<24} {u.role:<9} {'yes' if u.has_password else 'no':<9} {state:<28} {u.sessions}")
+
+
+def cmd_users_set_disabled(args: argparse.Namespace) -> None:
+    from core.auth import set_disabled
+
+    try:
+        set_disabled(_services().db, args.name, disabled=args.users == "disable")
+    except KeyError:
+        raise SystemExit(f"no operator named {args.name!r}") from None
+    print(f"{args.name} {args.users}d" + (": token refused, sessions ended" if args.users == "disable" else ""))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -169,7 +207,16 @@ def parser() -> argparse.ArgumentParser:
     ua.add_argument("name")
     ua.add_argument("--role", required=True, choices=["editor", "reviewer", "admin", "agent"])
     ua.add_argument("--token", help="use this token instead of a random one")
+    pw = ua.add_mutually_exclusive_group()
+    pw.add_argument("--password", action="store_true", help="set a sign-in password (asked twice)")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
     ua.set_defaults(fn=cmd_users_add)
+    u.add_parser("list", help="operators, their state and open sessions").set_defaults(fn=cmd_users_list)
+    for verb, what in (("disable", "refuse its token and password, end its sessions"),
+                       ("enable", "allow it again and lift a lock-out")):
+        ud = u.add_parser(verb, help=what)
+        ud.add_argument("name")
+        ud.set_defaults(fn=cmd_users_set_disabled)
     return p
 
 

@@ -34,15 +34,19 @@ def encoder():
     return Encoder(ROOT / "var" / "models" / "e5-small", ROOT / "var" / "cache" / "embeddings.sqlite", int8=int8)
 
 
-@pytest.fixture
-def services(tmp_path, encoder):
+def make_services(tmp: Path, encoder):
     """A fresh database with the sample knowledge base, sharing the session's encoder."""
     from govbot.services import Services
 
-    svc = Services(make_settings(tmp_path))
+    svc = Services(make_settings(tmp))
     svc.__dict__["encoder"] = encoder  # cached_property slot: reuse the loaded model
     svc.live_index  # noqa: B018
     return svc
+
+
+@pytest.fixture
+def services(tmp_path, encoder):
+    return make_services(tmp_path, encoder)
 
 
 @pytest.fixture
