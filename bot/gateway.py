@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.conversations import Conversations
 from bot.rasa_client import RasaClient
+from retrieval.normalize import strip_zero_width
 
 HUMAN_MODE_ACK = "已收到，人工客服正在处理您的问题，请稍候。"
 
@@ -16,6 +17,7 @@ class Gateway:
 
     async def handle(self, sender_id: str, text: str, channel: str) -> dict[str, Any]:
         t0 = time.perf_counter()
+        text = strip_zero_width(text)  # "护\u200b照" reaches NLU as 护照
         mode = self.conversations.mode(sender_id)
         self.conversations.log(sender_id, "citizen", text, channel=channel)
         if mode == "human":

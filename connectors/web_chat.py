@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, field_validator
 
 from bot.rasa_client import RasaUnavailable
+from retrieval.normalize import strip_zero_width
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter()
@@ -22,7 +23,7 @@ class ChatRequest(BaseModel):
     @field_validator("message")
     @classmethod
     def _not_blank(cls, v: str) -> str:
-        if not v.strip():
+        if not strip_zero_width(v).strip():
             raise ValueError("消息不能为空")
         return v.strip()
 

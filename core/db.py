@@ -15,9 +15,10 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str) -> Engine:
+    """hide_parameters: a failed statement's error (and so a logged traceback) never carries the values."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record) -> None:  # WAL: readers never block the writer
@@ -27,7 +28,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 class Database:

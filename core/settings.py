@@ -33,6 +33,8 @@ class Settings:
     )
     sample_kb_dir: Path = ROOT / "knowledge_base" / "sample"
     applications_backend: str = field(default_factory=lambda: _env("GOVBOT_APPLICATIONS_URL", ""))
+    # CSP frame-ancestors of the citizen chat page, e.g. "'self' https://www.example.gov.cn"; others: 'none'
+    chat_frame_ancestors: str = field(default_factory=lambda: _env("GOVBOT_CHAT_FRAME_ANCESTORS", "'self'"))
     import_max_bytes: int = field(  # knowledge-base uploads larger than this get 413
         default_factory=lambda: int(_env("GOVBOT_IMPORT_MAX_BYTES", str(10 * 1024 * 1024))))
     # WeChat push (official account and mini-program customer service); the channel is off without a token

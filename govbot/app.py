@@ -12,8 +12,10 @@ from bot.actions.server import router as actions_router
 from bot.gateway import Gateway
 from bot.rasa_client import RasaClient
 from connectors import errors, web_chat, wechat_api, wechat_miniprogram, wechat_official
+from connectors.security_headers import SecurityHeaders
 from connectors.wechat_channel import WeChat
 from core import signin
+from core.logs import setup_logging
 from core.settings import Settings, get_settings
 from govbot.services import Services
 from knowledge_base import api as kb_api
@@ -23,6 +25,7 @@ log = logging.getLogger("govbot.app")
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
+    setup_logging()  # every handler masks personal data (uvicorn's included)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -41,6 +44,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="政务通 GovBot", version="0.1.0", lifespan=lifespan)
     errors.install(app)
+    app.add_middleware(SecurityHeaders, chat_frame_ancestors=settings.chat_frame_ancestors)
     app.include_router(web_chat.router)
     app.include_router(actions_router)
     app.include_router(kb_api.router)

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from core.logs import setup_logging
 from core.settings import get_settings
 
 
@@ -221,7 +222,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    setup_logging(logging.WARNING)
     args = parser().parse_args(argv)
     args.fn(args)
 

@@ -12,6 +12,12 @@ from pypinyin import lazy_pinyin
 _T2S = opencc.OpenCC("t2s")
 _PUNCT = re.compile(r"[\s\u3000!-/:-@\[-`{-~，。！？、；：“”‘’（）《》【】…—·~～]+")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))  # invisible; split words
+
+
+def strip_zero_width(text: str) -> str:
+    """Removes zero-width spaces/joiners, the word joiner, BOM and soft hyphen ("护\u200b照" → "护照")."""
+    return text.translate(_ZERO_WIDTH)
 
 
 def _pinyin_key(text: str) -> str:
@@ -50,7 +56,7 @@ class Normalizer:
 
     @staticmethod
     def basic(text: str) -> str:
-        text = unicodedata.normalize("NFKC", text)
+        text = unicodedata.normalize("NFKC", strip_zero_width(text))
         text = _T2S.convert(text).lower()
         return _PUNCT.sub(" ", text).strip()
 
