@@ -8,6 +8,8 @@ and every message it accepted. `clock_offset` moves its clock forward to expire 
 """
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
 import secrets
 import threading
@@ -17,9 +19,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 REPLY_WINDOW_S = 48 * 3600
 REPLIES_PER_WINDOW = 5
 OLD_TOKEN_GRACE_S = 300
+TOKEN = "govbot-test-token"
+AES_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode().rstrip("=")
 
 
 @dataclass
@@ -187,12 +193,12 @@ class WeChatPusher:
         if mode == "plain":
             return self.client.post(self.path, params=params, content=plain.encode())
         sealed = xmltodict.parse(self.crypto.encrypt_message(plain, params["nonce"], params["timestamp"]))["xml"]
-        params |= {"encrypt_type": "aes", "msg_signature": sealed["MsgSignature"]}
+        params = {"encrypt_type": "aes", "msg_signature": sealed["MsgSignature"], **params}
         outer = {"ToUserName": fields["ToUserName"], "Encrypt": sealed["Encrypt"]}
         if mode == "compat":
             outer = {**fields, "Encrypt": sealed["Encrypt"]}
         body = json.dumps(outer, ensure_ascii=False) if fmt == "json" else self.xml(outer)
-        return self.client.post(self.path, params={**params, **query}, content=body.encode())
+        return self.client.post(self.path, params=params, content=body.encode())
 
     def open_reply(self, text: str) -> dict[str, str]:
         """The passive reply, its signature checked and decrypted by wechatpy (as WeChat would)."""
@@ -225,3 +231,38 @@ class RetrievalGateway:
             messages = [{"text": "抱歉，没有找到相关的办事指南。"}]
         return {"sender_id": sender_id, "messages": messages, "decision": result.decision,
                 "matches": [m.as_dict() for m in result.offered], "mode": "bot"}
+
+
+def wait_for(predicate: Any, timeout: float = 15.0) -> Any:
+    """The predicate's first truthy value, polled until `timeout` (answers sent in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def wechat_server():
+    server = FakeWeChatServer(FakeWeChat())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def services(services, wechat_server):
+    """conftest's services, configured for WeChat against the fake server (app_client is built from them)."""
+    fake = wechat_server.fake
+    services.settings = dataclasses.replace(
+        services.settings, wechat_token=TOKEN, wechat_encoding_aes_key=AES_KEY, wechat_appid=fake.appid,
+        wechat_appsecret=fake.secret, wechat_api_base=wechat_server.url, redis_url="")
+    return services
+
+
+@pytest.fixture
+def gateway(app_client, services):
+    """Rasa does not run here: the app's gateway answers from retrieval."""
+    gw = RetrievalGateway(services.retriever)
+    app_client.app.state.gateway = gw
+    return gw

@@ -1,44 +1,18 @@
 """The official account push over HTTP against the real app, WeChat played by wechatpy and a local fake server."""
 from __future__ import annotations
 
-import base64
-import dataclasses
 import time
 
 import pytest
+import xmltodict
 
 from connectors.models import OutboxMessage
 from tests.conftest import auth
-from tests.fake_wechat import FakeWeChat, FakeWeChatServer, RetrievalGateway, WeChatPusher
+from tests.fake_wechat import (AES_KEY, TOKEN, RetrievalGateway, WeChatPusher, gateway, services,  # noqa: F401
+                               wait_for, wechat_server)
 
-TOKEN = "govbot-test-token"
-AES_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode().rstrip("=")
 OPENID = "oFAKE_citizen_0000000000001"
 ACCOUNT = "gh_govbot_test"
-
-
-@pytest.fixture
-def wechat_server():
-    server = FakeWeChatServer(FakeWeChat())
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def services(services, wechat_server):
-    """The conftest services, configured for WeChat against the fake server (app_client uses these)."""
-    fake = wechat_server.fake
-    services.settings = dataclasses.replace(
-        services.settings, wechat_token=TOKEN, wechat_encoding_aes_key=AES_KEY, wechat_appid=fake.appid,
-        wechat_appsecret=fake.secret, wechat_api_base=wechat_server.url, redis_url="")
-    return services
-
-
-@pytest.fixture
-def gateway(app_client, services):
-    gw = RetrievalGateway(services.retriever)
-    app_client.app.state.gateway = gw
-    return gw
 
 
 @pytest.fixture
@@ -49,15 +23,6 @@ def wechat(app_client, wechat_server, gateway):
 def text(content: str, msg_id: int, openid: str = OPENID) -> dict:
     return {"ToUserName": ACCOUNT, "FromUserName": openid, "CreateTime": int(time.time()), "MsgType": "text",
             "Content": content, "MsgId": msg_id}
-
-
-def wait_for(predicate, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (value := predicate()):
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_url_verification_echoes_echostr_only_for_a_true_signature(app_client, wechat):
@@ -80,7 +45,7 @@ def test_secure_mode_question_gets_a_decryptable_passive_answer(wechat, gateway)
 def test_plain_and_compatible_modes(wechat, mode):
     r = wechat.push(text("身份证丢了怎么补办", 1002), mode=mode)
     assert r.status_code == 200
-    reply = wechat.open_reply(r.text) if mode == "compat" else __import__("xmltodict").parse(r.text)["xml"]
+    reply = wechat.open_reply(r.text) if mode == "compat" else xmltodict.parse(r.text)["xml"]
     assert "居民身份证" in reply["Content"]
 
 
