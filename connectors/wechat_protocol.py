@@ -40,7 +40,7 @@ def _signature(*parts: str) -> str:
 
 def verify_signature(token: str, signature: str, timestamp: str, nonce: str, now: float | None = None) -> None:
     """SHA-1 of the sorted token, timestamp and nonce; the timestamp must be within 5 minutes (replays)."""
-    if not hmac.compare_digest(_signature(token, timestamp, nonce), signature):
+    if not hmac.compare_digest(_signature(token, timestamp, nonce).encode(), signature.encode()):
         raise PushRejected(403, "签名校验失败 / bad signature")
     try:
         skew = abs((now or time.time()) - int(timestamp))

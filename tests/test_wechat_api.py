@@ -3,15 +3,21 @@ routes of an app without WeChat configured."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import httpx
 import pytest
+import redis
 
 from connectors.wechat_api import WeChatApi, WeChatError
+from connectors.wechat_channel import SEEN_TTL_S, WeChat
 from connectors.wechat_protocol import PushRejected, numbered, parse_fields, picked
 from core.db import Database
 from govbot.migrations import upgrade
+from tests.conftest import make_settings, need_service
 from tests.fake_wechat import FakeWeChat, FakeWeChatServer
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -116,3 +122,30 @@ def test_routes_say_when_wechat_is_not_configured(app_client):
     assert app_client.post("/wechat/miniprogram", content=b"<xml/>").status_code == 404
     r = app_client.post("/api/v1/miniprogram/login", json={"code": "abc"})
     assert r.status_code == 503 and "未配置" in r.json()["detail"]
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.redis
+def test_with_redis_the_seen_ids_are_shared_by_replicas_and_expire(db, tmp_path):
+    need_service(_redis_up(), "Redis at 127.0.0.1:6379")
+    settings = make_settings(tmp_path, redis_url=REDIS_URL, wechat_token="t")
+    key = f"test:{secrets.token_hex(8)}"
+
+    async def scenario() -> list[bool]:
+        first, second = WeChat(settings, db), WeChat(settings, db)  # two replicas
+        try:
+            return [await first.official.seen.claim(key), await second.official.seen.claim(key),
+                    await first.official.seen.claim(key)]
+        finally:
+            await first.close()
+            await second.close()
+
+    assert run(scenario()) == [True, False, False]
+    ttl = redis.Redis.from_url(REDIS_URL).ttl(f"govbot:wechat:seen:{key}")
+    assert 0 < ttl <= SEEN_TTL_S
