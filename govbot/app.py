@@ -18,6 +18,7 @@ from core import signin
 from core.logs import setup_logging
 from core.settings import Settings, get_settings
 from govbot.services import Services
+from insight import api as insight_api
 from knowledge_base import api as kb_api
 
 log = logging.getLogger("govbot.app")
@@ -49,13 +50,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(actions_router)
     app.include_router(kb_api.router)
     app.include_router(kb_api.pages)
+    app.include_router(insight_api.router)
+    app.include_router(insight_api.pages)
     app.include_router(signin.router)
     app.include_router(signin.pages)
     app.include_router(wechat_official.router)
     app.include_router(wechat_miniprogram.router)
     app.include_router(wechat_api.router)
     # pages' scripts and styles: no inline code
-    for name, package in (("chat", web_chat), ("editor", kb_api), ("signin", signin)):
+    for name, package in (("chat", web_chat), ("editor", kb_api), ("signin", signin), ("insight", insight_api)):
         app.mount(f"/static/{name}", StaticFiles(directory=Path(package.__file__).parent / "static"), name=name)
 
     @app.get("/healthz")

@@ -211,3 +211,78 @@ def run_bench_chat(settings, turns: int) -> None:
     print(f"chat turns: {len(times)} sequential; p50 {statistics.median(times):.0f} ms, "
           f"p90 {times[int(len(times) * 0.9)]:.0f} ms, p99 {times[min(len(times) - 1, int(len(times) * 0.99))]:.0f} ms, "
           f"mean {np.mean(times):.0f} ms")
+
+
+def _insight_services(settings, url: str):
+    """Services on a fresh database at `url` (PostgreSQL: a new schema in it); returns (services, drop)."""
+    import dataclasses
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from govbot.services import Services
+
+    drop = None
+    if url.startswith("postgresql"):
+        schema = f"govbot_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+        def drop() -> None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+        url = f"{url}?options=-csearch_path%3D{schema}"
+    return Services(dataclasses.replace(settings, database_url=url)), drop
+
+
+def run_bench_insight(settings, turns: int, urls: list[str], repeats: int = 20) -> None:
+    """Every dashboard view's latency on `turns` synthetic turns spread over a year, per database."""
+    import datetime as dt
+
+    from insight.analytics import Period
+    from insight.buckets import local_today
+    from insight.rollup import catch_up
+    from insight.synthetic import generate, replay
+
+    for url in urls:
+        svc, drop = _insight_services(settings, url)
+        try:
+            db, today = svc.db, local_today()
+            services = [(g.code, g.title) for g in svc.kb.live()]
+            end = dt.datetime.combine(today, dt.time(), dt.timezone.utc)
+            t0 = time.perf_counter()
+            written = replay(db, generate(turns // 2, end, 365, services))
+            t1 = time.perf_counter()
+            catch_up(db)
+            t2 = time.perf_counter()
+            svc.live_index  # noqa: B018  (the gap clusters' resolution check searches the index)
+            t3 = time.perf_counter()
+            clusters = svc.gaps.mine(Period.last_days(30, today))
+            t4 = time.perf_counter()
+            print(f"{db.engine.dialect.name}: {written:,} turns written in {t1 - t0:.0f} s; first catch-up pass "
+                  f"{t2 - t1:.1f} s; gap mining over 30 days {t4 - t3:.1f} s ({len(clusters)} clusters)")
+            a = svc.insight
+            views = {"overview": lambda p: a.overview(p), "services": lambda p: a.services(p),
+                     "questions": lambda p: a.questions(p), "trends": lambda p: a.trends(p.end),
+                     "csv export (all figures)": lambda p: a.figures(p), "gap list": lambda p: svc.gaps.list()}
+            print(f"  {'view (each call runs the catch-up pass too)':44s} {'7 days':>16s} {'30 days':>16s} "
+                  f"{'365 days':>16s}   p50 / p95 ms")
+            for name, view in views.items():
+                cells = []
+                for days in (7, 30, 365):
+                    period = Period.last_days(days, today)
+                    times = []
+                    for _ in range(repeats):
+                        s = time.perf_counter()
+                        catch_up(db)
+                        view(period)
+                        times.append((time.perf_counter() - s) * 1000)
+                    times.sort()
+                    cells.append(f"{statistics.median(times):.1f} / {times[int(0.95 * (len(times) - 1))]:.1f}")
+                print(f"  {name:44s} " + " ".join(f"{c:>16s}" for c in cells), flush=True)
+        finally:
+            svc.db.engine.dispose()
+            if drop:
+                drop()

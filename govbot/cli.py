@@ -81,12 +81,18 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from govbot.benchmarks import run_bench_chat, run_bench_retrieval
+    from govbot.benchmarks import run_bench_chat, run_bench_insight, run_bench_retrieval
 
     if args.what == "retrieval":
         run_bench_retrieval(_services(), [int(n) for n in args.sizes.split(",")])
+    elif args.what == "insight":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            urls = {"sqlite": f"sqlite:///{tmp}/insight-bench.db", "postgres": args.postgres}
+            run_bench_insight(get_settings(), args.turns or 1_000_000, [urls[d] for d in args.databases.split(",")])
     else:
-        run_bench_chat(get_settings(), args.turns)
+        run_bench_chat(get_settings(), args.turns or 200)
 
 
 def cmd_kb_import(args: argparse.Namespace) -> None:
@@ -163,6 +169,28 @@ def cmd_users_set_disabled(args: argparse.Namespace) -> None:
     print(f"{args.name} {args.users}d" + (": token refused, sessions ended" if args.users == "disable" else ""))
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from insight.analytics import Period, PeriodError
+    from insight.chart_library import ChartLibraryMissing
+    from insight.report import write_report
+    from insight.rollup import catch_up
+
+    try:
+        if args.since.endswith("d"):
+            period = Period.parse(None, args.to, default_days=int(args.since[:-1]))
+        else:
+            period = Period.parse(args.since, args.to)
+    except (PeriodError, ValueError) as exc:
+        raise SystemExit(f"--since takes a number of days (7d) or a date (2025-01-01): {exc}") from exc
+    svc = _services()
+    catch_up(svc.db)
+    try:
+        print(write_report(svc.insight, svc.gaps.list(), period, Path(args.output)))
+    except ChartLibraryMissing as exc:
+        raise SystemExit(str(exc)) from exc
+    print(f"written {args.output}")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="govbot", description="政务通 GovBot: government-service chatbot")
     sub = p.add_subparsers(dest="command", required=True)
@@ -188,10 +216,18 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--no-rasa", action="store_true", help="skip the Rasa ResponseSelector baseline")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("bench", help="benchmarks that print numbers")
-    b.add_argument("what", choices=["retrieval", "chat"])
+    b.add_argument("what", choices=["retrieval", "chat", "insight"])
     b.add_argument("--sizes", default="0,10000,100000", help="synthetic FAQ entries added (0 = sample only)")
-    b.add_argument("--turns", type=int, default=200)
+    b.add_argument("--turns", type=int, help="chat: turns sent (200); insight: synthetic turns (1,000,000)")
+    b.add_argument("--databases", default="sqlite,postgres", help="insight: sqlite and/or postgres")
+    b.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                   help="insight: the PostgreSQL server (a scratch schema is made and dropped)")
     b.set_defaults(fn=cmd_bench)
+    r = sub.add_parser("report", help="the dashboard's figures as one self-contained HTML file")
+    r.add_argument("--since", default="7d", help="7d = the last 7 days, or a start date YYYY-MM-DD")
+    r.add_argument("--to", help="last day (YYYY-MM-DD, local time; default today)")
+    r.add_argument("--output", "-o", required=True, help="FILE.html")
+    r.set_defaults(fn=cmd_report)
     kb = sub.add_parser("kb", help="knowledge base import/export").add_subparsers(dest="kb", required=True)
     i = kb.add_parser("import")
     i.add_argument("file")

@@ -9,6 +9,8 @@ from bot.appointments import Booking
 from bot.conversations import Conversations
 from core.db import Database
 from govbot.migrations import upgrade
+from insight.analytics import Analytics
+from insight.gaps import GapMiner
 from core.settings import Settings
 from knowledge_base.live_index import LiveIndex
 from knowledge_base.sample_data import load_sample_guides, load_synonyms
@@ -58,6 +60,14 @@ class Services:
     def start_watching(self) -> None:
         """Long-running processes (the server) follow publishes; one-shot commands need not."""
         self.live_index.watch()
+
+    @cached_property
+    def insight(self) -> Analytics:
+        return Analytics(self.db, self.kb)
+
+    @cached_property
+    def gaps(self) -> GapMiner:
+        return GapMiner(self.db, self.kb, self.live_index, self.encoder)
 
     @cached_property
     def conversations(self) -> Conversations:

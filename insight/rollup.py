@@ -35,11 +35,10 @@ def _add(s: Session, model: type, keys: tuple[str, ...], counts: Counter) -> Non
     if not counts:
         return
     insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
-    rows = [dict(zip(keys, k), n=n) for k, n in counts.items()]
     table = model.__table__
-    for i in range(0, len(rows), 2000):
-        stmt = insert(table).values(rows[i:i + 2000])
-        s.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_={"n": table.c.n + stmt.excluded.n}))
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={"n": table.c.n + stmt.excluded.n})
+    s.execute(stmt, [dict(zip(keys, k), n=n) for k, n in counts.items()])
 
 
 def _count(turns: list) -> dict[type, Counter]:
