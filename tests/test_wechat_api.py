@@ -11,7 +11,7 @@ import redis
 
 from connectors.wechat_api import WeChatApi, WeChatError
 from connectors.wechat_channel import SEEN_TTL_S, WeChat
-from connectors.wechat_protocol import PushRejected, numbered, parse_fields, picked
+from connectors.wechat_protocol import PushRejected, numbered, parse_fields, picked, verify_signature
 from core.db import Database
 from govbot.migrations import upgrade
 from tests.conftest import make_settings, need_service
@@ -105,6 +105,12 @@ def test_the_parser_refuses_dtds_and_reads_xml_and_json():
     assert parse_fields("<xml><Content><![CDATA[你好]]></Content><MsgId>7</MsgId></xml>") == {
         "Content": "你好", "MsgId": "7"}
     assert parse_fields('{"Content": "你好", "MsgId": 7}') == {"Content": "你好", "MsgId": "7"}
+
+
+def test_a_signature_that_is_not_even_hex_is_a_403():
+    with pytest.raises(PushRejected) as err:
+        verify_signature("token", "签名", "1700000000", "nonce")
+    assert err.value.status_code == 403
 
 
 def test_buttons_become_numbered_choices_and_long_answers_keep_them():
