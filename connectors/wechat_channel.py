@@ -119,7 +119,8 @@ def with_human_choice(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Never a dead end: a clarifying or unanswered turn with the bot always offers 转人工."""
     messages = list(result["messages"])
     offered = {b["payload"] for m in messages for b in m.get("buttons") or []}
-    if result["mode"] == "bot" and result["decision"] in ("clarify", "handoff") and HUMAN_BUTTON["payload"] not in offered:
+    stuck = result["mode"] == "bot" and result["decision"] in ("clarify", "handoff")
+    if stuck and HUMAN_BUTTON["payload"] not in offered:
         messages.append({"text": "", "buttons": [HUMAN_BUTTON]})
     return messages
 
