@@ -215,6 +215,11 @@ def test_login_answers_in_chinese_with_retry_after_when_locked(operator):
     assert "govbot_session" not in operator.client.cookies
 
 
+def test_login_takes_json_only_so_a_foreign_form_cannot_sign_a_browser_in(operator):
+    r = operator.client.post("/api/v1/auth/login", data={"name": operator.name, "password": PASSWORD})
+    assert r.status_code == 422 and "govbot_session" not in operator.client.cookies
+
+
 def test_editor_page_sends_visitors_without_a_session_to_login(signed_in, app):
     assert signed_in.client.get("/editor").status_code == 200
     anonymous = TestClient(app)
