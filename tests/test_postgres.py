@@ -53,3 +53,17 @@ def test_workflow_and_import_on_postgres(pg_url):
     assert not report.ok and "Z-01" not in kb.live_versions()  # nothing written
     import json
     assert len(json.loads(export(kb, "json"))["guides"]) == 81  # 80 + the archived test guide
+
+
+def test_concurrent_approvals_and_saves_on_postgres(pg_url):
+    """Two approvals of one draft: one publish, one 409; two saves of one revision: one wins, one 409."""
+    from core.db import Database
+    from govbot.migrations import upgrade
+    from knowledge_base.workflow import KnowledgeBase
+    from tests.test_workflow import check_two_approvals_at_once, check_two_saves_of_one_revision
+
+    db = Database(pg_url)
+    upgrade(db)
+    kb = KnowledgeBase(db)
+    check_two_approvals_at_once(kb)
+    check_two_saves_of_one_revision(kb)
