@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from retrieval.evaluate import Case, Prediction, confusions, load_cases, metrics
+from retrieval.calibration import FEATURES
+from retrieval.evaluate import COVERAGES, Case, Prediction, confusions, load_cases, metrics, risk_coverage
 
 METRIC_ROWS = [("top1", "top-1"), ("recall@3", "recall@3"), ("mrr", "MRR"), ("answer_rate", "answer rate"),
                ("wrong_answer_rate", "wrong answers / in-scope"), ("oos_rejection", "out-of-scope rejected"),
@@ -22,22 +23,28 @@ METRIC_ROWS = [("top1", "top-1"), ("recall@3", "recall@3"), ("mrr", "MRR"), ("an
 
 
 def _ours(svc) -> Any:
+    calibration = svc.retriever.calibration
+
     def run(q: str) -> Prediction:
         r = svc.retriever.search(q)
-        return Prediction(r.decision, [m.code for m in r.matches], [m.code for m in r.offered])
+        # confidence that the top item is right, whatever the decision (clarify and hand-off report others)
+        p_top1 = calibration.top1([r.features[n] for n in FEATURES]) if calibration and r.features else r.confidence
+        return Prediction(r.decision, [m.code for m in r.matches], [m.code for m in r.offered], p_top1)
 
     return run
 
 
 def _single_signal(svc, which: str) -> Any:
-    """Baselines: one signal ranks items and the top item is always answered (the usual fixed setup)."""
+    """Baselines: one signal ranks items and the top item is always answered (the usual fixed setup);
+    the top item's score is the confidence swept in the risk–coverage table."""
     retriever = svc.retriever
 
     def run(q: str) -> Prediction:
         dense, sparse, _, _ = retriever._item_scores(retriever.normalizer(q))
         scores = dense if which == "dense" else sparse
-        ranked = [c for c, _ in sorted(scores.items(), key=lambda kv: -kv[1])]
-        return Prediction("answer" if ranked else "handoff", ranked, ranked[:1])
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        codes = [c for c, _ in ranked]
+        return Prediction("answer" if ranked else "handoff", codes, codes[:1], ranked[0][1] if ranked else 0.0)
 
     return run
 
@@ -79,8 +86,8 @@ def _rasa_response_selector(svc, cases: list[Case]) -> list[Prediction] | None:
             continue  # Rasa and jieba also print to stdout
         row = json.loads(line)
         ranked = [r["code"] for r in row["ranking"]]
-        confident = bool(row["ranking"]) and row["ranking"][0]["confidence"] >= 0.5
-        preds.append(Prediction("answer" if confident else "handoff", ranked, ranked[:1]))
+        confidence = row["ranking"][0]["confidence"] if row["ranking"] else 0.0
+        preds.append(Prediction("answer" if confidence >= 0.5 else "handoff", ranked, ranked[:1], confidence))
     return preds
 
 
@@ -109,10 +116,26 @@ def run_eval(svc, set_name: str, with_rasa: bool = True) -> dict[str, dict]:
     for key, label in METRIC_ROWS:
         print(f"{label:<30}" + "".join(f"{results[n][key]:>{width}.3f}" for n in names))
     print(f"{'ms per question':<30}" + "".join(f"{timings.get(n, float('nan')):>{width}.1f}" for n in names))
+    _print_risk_coverage(cases, systems, results, width)
     print("\nworst misses of ours:")
     for line in confusions(cases, systems["ours (hybrid+calibrated)"], titles):
         print("  " + line)
     return results
+
+
+def _print_risk_coverage(cases: list[Case], systems: dict[str, list[Prediction]], results: dict[str, dict],
+                         width: int) -> None:
+    """The fair view: every system at the same answer rate, its own confidence swept."""
+    tables = {name: risk_coverage(cases, preds) for name, preds in systems.items()}
+    for name, table in tables.items():
+        results[name]["risk_coverage"] = table
+    print("\nrisk–coverage: each system answers the given share of in-scope questions it is most confident about "
+          "(its own score swept: BM25 / cosine / calibrated P(top-1) / ResponseSelector confidence).\n"
+          "cell = wrong answers among those answered | out-of-scope questions let through at that threshold\n")
+    print(f"{'coverage':<30}" + "".join(f"{n:>{width}}" for n in tables))
+    for coverage in COVERAGES:
+        print(f"{f'{coverage:.0%} answered':<30}" + "".join(
+            f"{f'{t[coverage][0]:.1%} | {t[coverage][1]:.0%}':>{width}}" for t in tables.values()))
 
 
 # ---- benchmarks ---------------------------------------------------------------------------------

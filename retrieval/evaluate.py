@@ -86,6 +86,27 @@ def metrics(cases: list[Case], preds: list[Prediction]) -> dict:
     }
 
 
+COVERAGES = (0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def risk_coverage(cases: list[Case], preds: list[Prediction],
+                  coverages: tuple[float, ...] = COVERAGES) -> dict[float, tuple[float, float]]:
+    """Systems compared at the same answer rate: for each coverage c, the system answers (with its top
+    item) the share c of in-scope questions it is most confident about, i.e. its own confidence swept to
+    the threshold that lets that share through. Returns c → (wrong answers among those answered, share of
+    out-of-scope questions at or above the same threshold)."""
+    ins = sorted(((p.confidence, p.ranked[:1] == [c.code]) for c, p in zip(cases, preds) if c.kind == "in_scope"),
+                 key=lambda t: -t[0])
+    oos = [p.confidence for c, p in zip(cases, preds) if c.kind == "out_of_scope"]
+    table = {}
+    for coverage in coverages:
+        answered = ins[:max(1, round(coverage * len(ins)))]
+        threshold = answered[-1][0]
+        table[coverage] = (sum(1 for _, right in answered if not right) / len(answered),
+                           sum(1 for s in oos if s >= threshold) / max(1, len(oos)))
+    return table
+
+
 def confusions(cases: list[Case], preds: list[Prediction], titles: dict[str, str], worst: int = 12) -> list[str]:
     rows = Counter()
     examples: dict[tuple, str] = {}

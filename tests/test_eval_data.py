@@ -67,3 +67,17 @@ def test_a_copy_with_another_outcome_is_not_a_leak():
     copy = [Case("离婚证丢了怎么补办", "MZ-03")]
     assert overlaps(copy, [Case("身份证丢了怎么补办", "GA-HZ-03")]) == []
     assert overlaps(copy, [Case("离婚证丢了咋补办呀", "MZ-03")]) != []
+
+
+def test_risk_coverage_sweeps_each_systems_own_confidence():
+    from retrieval.evaluate import Prediction, risk_coverage
+
+    cases = [Case(f"q{i}", "A") for i in range(10)] + [Case("chat", None), Case("weather", None)]
+    # confident and right on 6, then two wrong, then right on 2; out of scope scored 0.85 and 0.05
+    scores = [0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.9, 0.8, 0.3, 0.2]
+    preds = [Prediction("answer", ["B" if i in (6, 7) else "A"], [], s) for i, s in enumerate(scores)]
+    preds += [Prediction("answer", ["A"], [], 0.85), Prediction("answer", ["A"], [], 0.05)]
+    table = risk_coverage(cases, preds, (0.5, 0.6, 0.8, 1.0))
+    assert table[0.5] == (0.0, 0.0) and table[0.6] == (0.0, 0.0)
+    assert table[0.8] == (2 / 8, 0.5)  # threshold 0.8 lets 'chat' (0.85) through
+    assert table[1.0] == (2 / 10, 0.5)
