@@ -65,7 +65,7 @@ def date_problem(day: dt.date, today: dt.date) -> str | None:
 
 _NAME = re.compile(r"[\u4e00-\u9fa5·]{2,12}|[A-Za-z][A-Za-z .]{1,39}")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
-_SLOT_TEXT = re.compile(r"(\d{1,2})[:：](\d{2})\s*[-–—~～至到]\s*(\d{1,2})[:：](\d{2})")
+_SLOT_TEXT = re.compile(r"(\d{1,2})[:：](\d{2})\s*[-－–—~～至到]\s*(\d{1,2})[:：](\d{2})")
 
 
 class BookingRefused(Exception):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_TEXT = 10_000  # no slot or message of a real conversation comes near it (the web chat allows 500)
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
@@ -79,11 +79,12 @@ class ActionCall(_Open):
     sender_id: str = Field(min_length=1, max_length=120)
     tracker: TrackerState = TrackerState()
 
-    @model_validator(mode="after")
-    def _one_conversation(self) -> "ActionCall":
-        if self.tracker.sender_id not in (None, self.sender_id):
+    @field_validator("tracker")
+    @classmethod
+    def _one_conversation(cls, tracker: TrackerState, info: ValidationInfo) -> TrackerState:
+        if tracker.sender_id not in (None, info.data.get("sender_id")):
             raise ValueError("tracker.sender_id 与 sender_id 不一致")
-        return self
+        return tracker
 
 
 @dataclass

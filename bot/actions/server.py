@@ -5,6 +5,7 @@ constant time before the body is even read; then the payload's shape (`ActionCal
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from typing import Any
 
@@ -30,15 +31,26 @@ def _check_token(request: Request, expected: str) -> None:
         raise HTTPException(403, detail="访问令牌无效")
 
 
+def _parse(body: bytes) -> ActionCall:
+    """The payload, or the same 422 FastAPI gives for any bad request body (connectors/errors.py words it)."""
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        where = exc.pos if isinstance(exc, json.JSONDecodeError) else 0
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", where), "msg": "JSON decode error",
+                                       "ctx": {"error": getattr(exc, "msg", str(exc))}}], body=body) from None
+    try:
+        return ActionCall.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors], body=data) from None
+
+
 @router.post("/rasa/webhook", include_in_schema=False)
 async def run_action(request: Request) -> dict[str, Any]:
     services = request.app.state.services
     _check_token(request, services.settings.action_token)
-    try:
-        call = ActionCall.model_validate_json(await request.body())
-    except ValidationError as exc:  # answered like any other bad request body (connectors/errors.py)
-        errors = exc.errors(include_url=False, include_context=False, include_input=False)
-        raise RequestValidationError(errors) from None
+    call = _parse(await request.body())
     fn = ACTIONS.get(call.next_action)
     if fn is None:
         # Rasa's documented answer for an action this server does not know

@@ -13,7 +13,7 @@ down_revision = '0001'
 branch_labels = None
 depends_on = None
 
-_SLOT = re.compile(r"\s*(\d{1,2})[:：](\d{2})\s*[-–—~～至到]\s*(\d{1,2})[:：](\d{2})\s*")
+_SLOT = re.compile(r"\s*(\d{1,2})[:：](\d{2})\s*[-－–—~～至到]\s*(\d{1,2})[:：](\d{2})\s*")
 
 
 def _canonical(slot: str) -> str:
