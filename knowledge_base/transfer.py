@@ -237,7 +237,7 @@ def import_file(kb: KnowledgeBase, raw: bytes, filename: str, actor: str, publis
     guide goes into review between the check and the write; then nothing is written either."""
     existing = {g.code: g for g in kb.live()}
     report = parse(raw, filename, existing)
-    busy = kb.in_review([g.code for g in report.guides])
+    busy = kb.in_review() & {g.code for g in report.guides}
     for code in sorted(busy, key=report.lines.__getitem__):
         report.errors.append(RowError(report.lines[code], "code", f"事项 {code} 正在审核，不能导入覆盖，请等审核结束后再导入"))
     report.guides = [g for g in report.guides if g.code not in busy]

@@ -99,9 +99,10 @@ class KnowledgeBase:
                 .where(Guide.code == code)).one_or_none()
             return (GuideData.model_validate(row.data), row.published_at) if row else None
 
-    def in_review(self, codes: list[str]) -> set[str]:
+    def in_review(self) -> set[str]:
+        """Codes of the guides whose draft waits for a reviewer."""
         with self.db.session() as s:
-            return set(s.scalars(select(Guide.code).where(Guide.code.in_(codes), Guide.status == "in_review")))
+            return set(s.scalars(select(Guide.code).where(Guide.status == "in_review")))
 
     def history(self, code: str) -> list[GuideVersion]:
         with self.db.session() as s:

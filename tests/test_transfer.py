@@ -2,7 +2,6 @@ import csv
 import io
 import json
 import re
-import time
 import tracemalloc
 import zipfile
 
@@ -119,7 +118,7 @@ def test_an_import_is_one_transaction(kb, monkeypatch):
     """A guide that goes into review between the check and the write: the whole import is refused (409)."""
     kb.save_draft(GuideData.model_validate(guide_doc("R-02")), "alice")
     kb.submit("R-02", "alice")
-    monkeypatch.setattr(kb, "in_review", lambda codes: set())  # the check ran just before the submit
+    monkeypatch.setattr(kb, "in_review", lambda: set())  # the check ran just before the submit
     docs = json.dumps([guide_doc("R-01"), guide_doc("R-02"), guide_doc("R-03")]).encode()
     for publish in (False, True):
         with pytest.raises(WorkflowError) as err:
@@ -146,16 +145,14 @@ def xlsx_declaring(dimension: str, rows: list[list[str]]) -> bytes:
 
 
 def test_xlsx_declared_dimensions_are_ignored(kb):
-    rows = [FAQ_COLUMNS] + [[f"X-{i}", f"事项{i}", f"问题{i}", "", f"答案{i}"] for i in range(4000)]
+    rows = [FAQ_COLUMNS] + [[f"X-{i}", f"事项{i}", f"问题{i}", "", f"答案{i}"] for i in range(2000)]
     raw = xlsx_declaring("A1:XFD1048576", rows)
     tracemalloc.start()
-    t0 = time.perf_counter()
     report = parse(raw, "faq.xlsx")
-    seconds, (_, peak) = time.perf_counter() - t0, tracemalloc.get_traced_memory()
+    peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert report.ok and len(report.guides) == 4000
-    assert peak < 150 * 2**20, f"peak {peak / 2**20:.0f} MB"  # padding every row to 16,384 columns: ~600 MB
-    assert seconds < 10, seconds  # padded: ~15 s without tracing
+    assert report.ok and len(report.guides) == 2000
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MB"  # each row padded to 16,384 columns: ~260 MB
     tiny = xlsx_declaring("A1:XFD1048576", [FAQ_COLUMNS, ["X-1", "甲", "问", "", "答"]])
     assert len(tiny) < 10_000 and parse(tiny, "faq.xlsx").ok  # the full declared range is never materialised
 
