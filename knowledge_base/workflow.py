@@ -194,7 +194,6 @@ class KnowledgeBase:
             guide = Guide(code=data.code, title=data.title, status="draft", draft=doc, updated_by=actor,
                           edited_by=actor)
             s.add(guide)
-            s.flush()  # a duplicate code fails here, inside this transaction
             self._log(s, actor, "create", data.code)
             return guide
         if create_only:
