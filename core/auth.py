@@ -13,6 +13,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,7 +38,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = logging.getLogger("govbot.auth")
 _bearer = HTTPBearer(auto_error=False)
 _hasher = PasswordHasher()  # argon2id, the library's recommended parameters
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))  # unknown names cost as much as wrong passwords
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against for unknown names, so that they cost as much time as a wrong password."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class ApiUser(Base):
@@ -114,17 +120,20 @@ def _audit(s: Session, name: str, event: str, detail: str = "") -> None:
 
 # --- accounts -------------------------------------------------------------------------------------------
 
-def check_password_rules(password: str) -> None:
+def _check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"密码至少 {MIN_PASSWORD_LENGTH} 位 / password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise ValueError(f"密码至少 {MIN_PASSWORD_LENGTH} 位 / "
+                         f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
 
 
 def add_user(db: Database, name: str, role: str, token: str | None = None, password: str | None = None) -> str:
-    """Create or update an operator (role, a new bearer token, the password if given); returns the token."""
+    """Create or update an operator (role, a new bearer token, the password if given); returns the token.
+
+    A new password ends the account's open sessions and lifts a lock-out."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     if password is not None:
-        check_password_rules(password)
+        _check_password_rules(password)
     token = token or secrets.token_urlsafe(24)
     with db.session() as s:
         user = s.get(ApiUser, name) or ApiUser(name=name, role=role, token_sha256=_sha256(token))
@@ -132,6 +141,7 @@ def add_user(db: Database, name: str, role: str, token: str | None = None, passw
         if password is not None:
             user.password_hash = _hasher.hash(password)
             user.failed_signins, user.locked_until = 0, None
+            s.execute(delete(OperatorSession).where(OperatorSession.user_name == name))
         s.add(user)
         _audit(s, name, "account_saved", f"role={role} password={'set' if password is not None else 'unchanged'}")
     return token
@@ -162,19 +172,19 @@ class AccountRow:
 
 
 def list_users(db: Database) -> list[AccountRow]:
-    now = utcnow()
     with db.session() as s:
-        counts = dict(s.execute(select(OperatorSession.user_name, func.count())
-                                .group_by(OperatorSession.user_name)).all())
-        return [AccountRow(u.name, u.role, u.password_hash is not None, u.disabled,
-                           _aware(u.locked_until) if u.locked_until and _aware(u.locked_until) > now else None,
-                           counts.get(u.name, 0))
+        sessions = dict(s.execute(select(OperatorSession.user_name, func.count())
+                                  .group_by(OperatorSession.user_name)).all())
+        return [AccountRow(u.name, u.role, u.password_hash is not None, u.disabled, _lock_end(u),
+                           sessions.get(u.name, 0))
                 for u in s.scalars(select(ApiUser).order_by(ApiUser.name))]
 
 
-def auth_events(db: Database, name: str) -> list[str]:
-    with db.session() as s:
-        return list(s.scalars(select(AuthEvent.event).where(AuthEvent.name == name).order_by(AuthEvent.id)))
+def _lock_end(user: ApiUser) -> dt.datetime | None:
+    """When the account's lock-out ends, if it is locked now."""
+    if user.locked_until is None or _aware(user.locked_until) <= utcnow():
+        return None
+    return _aware(user.locked_until)
 
 
 # --- sign-in and sessions -------------------------------------------------------------------------------
@@ -194,12 +204,12 @@ def _check_password(s: Session, name: str, password: str, client: str, now: dt.d
     wrong = SignInError(401, "用户名或密码错误 / wrong name or password")
     user = s.get(ApiUser, name, with_for_update=True)
     if user is None or user.password_hash is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         if user is not None:
             _audit(s, name, "signin_failed", f"no password set; from {client}")
         return wrong
-    if user.locked_until and _aware(user.locked_until) > now:
-        wait = int((_aware(user.locked_until) - now).total_seconds()) + 1
+    if (lock_end := _lock_end(user)) is not None:
+        wait = int((lock_end - now).total_seconds()) + 1
         _audit(s, name, "signin_failed", f"locked; from {client}")
         return SignInError(429, f"密码错误次数过多，账户已锁定，请 {(wait + 59) // 60} 分钟后再试 / "
                                 f"too many wrong passwords: account locked, retry in {wait} s", wait)

@@ -14,8 +14,8 @@ from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from core.auth import (LOCKOUT, MAX_FAILED_SIGNINS, SESSION_ABSOLUTE, SESSION_IDLE, ApiUser, OperatorSession,
-                       SignInError, add_user, auth_events, session_user, set_disabled, sign_in)
+from core.auth import (LOCKOUT, MAX_FAILED_SIGNINS, SESSION_ABSOLUTE, SESSION_IDLE, ApiUser, AuthEvent,
+                       OperatorSession, SignInError, add_user, session_user, set_disabled, sign_in)
 from core.clock import utcnow
 from core.db import Base, Database
 from govbot.app import create_app
@@ -38,6 +38,11 @@ def _sign_in_fails(db: Database, password: str) -> SignInError:
     with pytest.raises(SignInError) as caught:
         sign_in(db, "li", password)
     return caught.value
+
+
+def auth_events(db: Database, name: str) -> list[str]:
+    with db.session() as s:
+        return list(s.scalars(select(AuthEvent.event).where(AuthEvent.name == name).order_by(AuthEvent.id)))
 
 
 def _age(db: Database, **moved_back: dt.timedelta) -> None:
@@ -85,6 +90,8 @@ def test_passwords_and_sessions_are_stored_hashed(db):
     assert session_ids == [hashlib.sha256(session.secret.encode()).hexdigest()]
     with pytest.raises(ValueError, match="至少 8 位"):
         add_user(db, "wang", "editor", password="short")
+    add_user(db, "li", "editor", password="a new password")
+    assert session_user(db, session.secret) is None  # a new password ends the open sessions
 
 
 def test_sessions_expire_when_idle_and_absolutely(db):
