@@ -1,6 +1,7 @@
 import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -213,3 +214,27 @@ def test_citizens_see_the_live_versions_publish_date_not_the_last_draft_edit(kb)
                                  tracker=TrackerState(latest_message=Message(text="测试事项要多少钱"))))
     text = answer_with(SimpleNamespace(kb=kb), tracker, "TEST-01", "fee", []).messages[0]["text"]
     assert "更新于2025-03-04" in text and "免费" in text and "99元" not in text
+
+
+def test_migration_0003_withdraws_archived_guides_and_starts_revisions(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    import govbot.migrations
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(govbot.migrations.__file__).parent))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002_dialogue_safety")
+        for code, status in (("OLD-01", "archived"), ("OLD-02", "published")):
+            conn.execute(text("INSERT INTO kb_guides (code, title, status, draft, live_version, review_comment, "
+                              "updated_by, updated_at) VALUES (:c, '旧', :s, '{}', 3, '', 'eve', '2025-01-01')"),
+                         {"c": code, "s": status})
+    upgrade(db)
+    kb = KnowledgeBase(db)
+    old, live = kb.get("OLD-01"), kb.get("OLD-02")
+    assert (old.live_version, old.revision, old.edited_by) == (None, 1, "eve")
+    assert (live.live_version, live.revision) == (3, 1)
