@@ -124,6 +124,8 @@ def mask_personal_data(text: str) -> str:
     folded = text.translate(_FOLD)
     pieces, pos = [], 0
     for m in _RUN.finditer(folded):
+        if m.end() - m.start() < 7:  # shorter than any personal number (times, amounts, 12345)
+            continue
         masked = _mask_run(m.group(), folded, m.start())
         if masked != m.group():
             pieces += [text[pos:m.start()], masked]
