@@ -32,6 +32,10 @@ class Settings:
         default_factory=lambda: Path(_env("GOVBOT_RETRIEVAL_CONFIG", str(ROOT / "retrieval" / "retrieval.yml")))
     )
     sample_kb_dir: Path = ROOT / "knowledge_base" / "sample"
+    # GOVBOT_SAMPLE_KB=off: a city's own instance starts with an empty knowledge base (no sample guides)
+    sample_kb: bool = field(
+        default_factory=lambda: _env("GOVBOT_SAMPLE_KB", "on").lower() not in ("off", "0", "false", "no")
+    )
     applications_backend: str = field(default_factory=lambda: _env("GOVBOT_APPLICATIONS_URL", ""))
     # CSP frame-ancestors of the citizen chat page, e.g. "'self' https://www.example.gov.cn"; others: 'none'
     chat_frame_ancestors: str = field(default_factory=lambda: _env("GOVBOT_CHAT_FRAME_ANCESTORS", "'self'"))

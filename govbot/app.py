@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         log.info("ready: %d items indexed", len(svc.retriever))
         yield
         await app.state.wechat.close()  # lets answers still on their way to WeChat go out
-        svc.live_index.stop()
+        svc.stop_watching()
         await rasa.close()
 
     app = FastAPI(title="政务通 GovBot", version="0.1.0", lifespan=lifespan)

@@ -61,17 +61,34 @@ def cmd_ask(args: argparse.Namespace) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> None:
-    from retrieval.calibrate import fit
+    """Without options: fit this instance's calibration on its live knowledge base now (the server does
+    it by itself after imports and publishes). `--show`: what answers citizens now. `--set dev`: re-fit
+    the shipped prior on an evaluation set of the sample knowledge base (maintainers)."""
     from retrieval.engine import CALIBRATION_FILE
-    from retrieval.evaluate import load_cases
 
     svc = _services()
-    svc.retriever.calibration = None
-    svc.live_index  # noqa: B018
-    calibration, report = fit(svc.retriever, load_cases(args.set))
-    calibration.save(CALIBRATION_FILE, report)
-    print(json.dumps(report, ensure_ascii=False, indent=2))
-    print(f"written {CALIBRATION_FILE}")
+    if args.show:
+        svc.self_calibrator.current_fingerprint()
+        print(json.dumps(svc.self_calibrator.status(), ensure_ascii=False, indent=2))
+        return
+    if args.set:
+        from govbot.services import live_item
+        from retrieval.calibrate import fit
+        from retrieval.evaluate import load_cases
+        from retrieval.self_calibration import fingerprint
+
+        svc.retriever.calibration = None
+        svc.live_index  # noqa: B018
+        calibration, report = fit(svc.retriever, load_cases(args.set))
+        report.update(fitted_on=f"retrieval/eval_data/{args.set}.yaml",
+                      fingerprint=fingerprint([live_item(g) for g in svc.kb.live()]))
+        calibration.save(CALIBRATION_FILE, report)
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(f"written {CALIBRATION_FILE}")
+        return
+    svc.self_calibrator.refresh(force=True)
+    print(json.dumps(svc.self_calibrator.status()["fit"], ensure_ascii=False, indent=2))
+    print(f"written {svc.calibration_file}")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -208,8 +225,9 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="one JSON line per question (stdin: one per line)")
     a.add_argument("--top", type=int, default=5)
     a.set_defaults(fn=cmd_ask)
-    c = sub.add_parser("calibrate", help="re-fit the answer/clarify calibration on the dev set")
-    c.add_argument("--set", default="dev")
+    c = sub.add_parser("calibrate", help="fit the answer/clarify calibration on the live knowledge base now")
+    c.add_argument("--show", action="store_true", help="print the calibration in use, its date and figures")
+    c.add_argument("--set", help="instead, re-fit the shipped prior on an evaluation set (e.g. dev)")
     c.set_defaults(fn=cmd_calibrate)
     e = sub.add_parser("eval", help="compare retrieval systems on an evaluation set")
     e.add_argument("--set", default="test")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from bot.applications import Applications
 from bot.appointments import Booking
@@ -12,12 +13,19 @@ from govbot.migrations import upgrade
 from insight.analytics import Analytics
 from insight.gaps import GapMiner
 from core.settings import Settings
-from knowledge_base.live_index import LiveIndex
+from knowledge_base.live_index import LiveIndex, to_indexed_item
+from knowledge_base.schema import GuideData
 from knowledge_base.sample_data import load_sample_guides, load_synonyms
 from knowledge_base.workflow import KnowledgeBase
+from retrieval.calibration import Calibration
 from retrieval.encoder import Encoder
-from retrieval.engine import Retriever, load_config
+from retrieval.engine import CALIBRATION_FILE, Retriever, load_config
 from retrieval.normalize import Normalizer
+from retrieval.self_calibration import LiveItem, SelfCalibrator
+
+
+def live_item(g: GuideData) -> LiveItem:
+    return LiveItem(to_indexed_item(g), tuple((f.question, *f.similar_questions) for f in g.faqs))
 
 
 @dataclass
@@ -33,7 +41,7 @@ class Services:
     @cached_property
     def kb(self) -> KnowledgeBase:
         kb = KnowledgeBase(self.db)
-        if kb.count() == 0:  # first start: load the sample knowledge base
+        if kb.count() == 0 and self.settings.sample_kb:  # first start: load the sample knowledge base
             kb.publish_directly(load_sample_guides(), actor="sample-loader", note="样例数据首次导入")
         return kb
 
@@ -46,10 +54,29 @@ class Services:
         return Encoder(self.settings.embedding_model, self.settings.cache_dir / "embeddings.sqlite",
                        int8=self.retrieval_config["int8_encoder"])
 
+    @property
+    def calibration_file(self) -> Path:
+        """This instance's own calibration, fit on its live knowledge base (`self_calibrator`)."""
+        return self.settings.var_dir / "calibration.json"
+
+    def _load_calibration(self, path: Path) -> Calibration | None:
+        return Calibration.load(path, self.retrieval_config["answer_threshold"],
+                                self.retrieval_config["clarify_threshold"])
+
+    def new_retriever(self, calibration: Calibration | None = None) -> Retriever:
+        """An empty retriever sharing the encoder; without a calibration it uses the shipped one."""
+        aliases, typos = load_synonyms()
+        return Retriever(self.encoder, self.retrieval_config, Normalizer(aliases, typos), calibration)
+
     @cached_property
     def retriever(self) -> Retriever:
-        aliases, typos = load_synonyms()
-        return Retriever(self.encoder, self.retrieval_config, Normalizer(aliases, typos))
+        return self.new_retriever(self._load_calibration(self.calibration_file))
+
+    @cached_property
+    def self_calibrator(self) -> SelfCalibrator:
+        return SelfCalibrator(self.calibration_file, self.retriever, self.new_retriever,
+                              lambda: [live_item(g) for g in self.kb.live()], self.kb.last_change,
+                              shipped=CALIBRATION_FILE)
 
     @cached_property
     def live_index(self) -> LiveIndex:
@@ -58,8 +85,14 @@ class Services:
         return live
 
     def start_watching(self) -> None:
-        """Long-running processes (the server) follow publishes; one-shot commands need not."""
+        """Long-running processes (the server) follow publishes and keep the calibration fitted to the
+        live knowledge base; one-shot commands need not."""
         self.live_index.watch()
+        self.self_calibrator.watch()
+
+    def stop_watching(self) -> None:
+        self.live_index.stop()
+        self.self_calibrator.stop()
 
     @cached_property
     def insight(self) -> Analytics:
