@@ -12,6 +12,8 @@ from core.db import Database
 from govbot.migrations import upgrade
 from insight.analytics import Analytics
 from insight.gaps import GapMiner
+from insight.analytics import Analytics
+from insight.gaps import GapMiner
 from core.settings import Settings
 from knowledge_base.live_index import LiveIndex, to_indexed_item
 from knowledge_base.schema import GuideData
@@ -100,7 +102,15 @@ class Services:
 
     @cached_property
     def gaps(self) -> GapMiner:
-        return GapMiner(self.db, self.kb, self.live_index, self.encoder)
+        return GapMiner(self.db, self.kb, lambda: self.live_index)
+
+    @cached_property
+    def insight(self) -> Analytics:
+        return Analytics(self.db, self.kb)
+
+    @cached_property
+    def gaps(self) -> GapMiner:
+        return GapMiner(self.db, self.kb, lambda: self.live_index)
 
     @cached_property
     def conversations(self) -> Conversations:

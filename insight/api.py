@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.auth import ApiUser, require
+from core.auth import ApiUser, page_user, require
 from insight.analytics import Analytics, Period, PeriodError, figures_csv_rows
 from insight.chart_library import ChartLibraryMissing, chart_js
 from insight.gaps import GapMiner
@@ -120,7 +120,9 @@ def gap_to_draft(cluster_id: int, body: DraftRequest, request: Request,
 
 
 @pages.get("/insight", response_class=HTMLResponse, include_in_schema=False)
-def dashboard_page() -> HTMLResponse:
+def dashboard_page(request: Request) -> Response:
+    if page_user(request) is None:
+        return RedirectResponse("/login?next=/insight", status_code=303)
     return HTMLResponse((STATIC / "dashboard.html").read_text(encoding="utf-8"))
 
 

@@ -3,13 +3,15 @@
 A question is a gap candidate when its reply was `handoff` (nothing in the knowledge base matched; not a
 transfer the citizen asked for), a `clarify` the citizen did not follow with an answered question, or an
 answer rated unsatisfied. Distinct questions are embedded with the app's encoder and grouped by average-
-linkage clustering on cosine distance. A cluster is resolved once retrieval answers most of its questions
-(checked again after every knowledge-base change).
+linkage clustering on cosine distance. A cluster is resolved when, after a later knowledge-base change,
+retrieval answers most of its questions; clusters retrieval already answered when they were mined (answers
+rated unsatisfied) stay open until an editor acts on them.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +42,13 @@ class Candidate:
 
 
 class GapMiner:
-    def __init__(self, db: Database, kb: KnowledgeBase, live: LiveIndex, encoder) -> None:
-        self.db, self.kb, self.live, self.encoder = db, kb, live, encoder
+    def __init__(self, db: Database, kb: KnowledgeBase, live_index: Callable[[], LiveIndex]) -> None:
+        """`live_index` gives the app's live index (built on first use: reading stored clusters needs none)."""
+        self.db, self.kb, self._live_index = db, kb, live_index
+
+    @property
+    def live(self) -> LiveIndex:
+        return self._live_index()
 
     # ---- finding the questions ------------------------------------------------------------------------
     def candidates(self, period: Period) -> list[Candidate]:
@@ -76,7 +83,7 @@ class GapMiner:
             return [[i] for i in range(len(texts))]
         from sklearn.cluster import AgglomerativeClustering
 
-        vectors = self.encoder.encode_queries(texts)
+        vectors = self.live.retriever.encoder.encode_queries(texts)
         vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
         labels = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
                                          distance_threshold=DISTANCE_THRESHOLD).fit_predict(vectors)
@@ -114,25 +121,32 @@ class GapMiner:
                 last_week=sum(1 for c in asked if prev_start <= c.at < week_start),
                 near_code=near[0][0] if near else "", status="drafted" if draft else "open", draft_code=draft))
         clusters.sort(key=lambda g: -g.size)
+        change = self.kb.last_change()
+        self.live.sync()
+        for g in clusters:
+            g.answered_at_mining, g.checked_change = self._answered(g), change
         with self.db.session() as s:
             s.execute(delete(GapCluster))
             s.add_all(clusters)
         return self.list()
 
+    def _answered(self, cluster: GapCluster) -> bool:
+        """Does retrieval answer most of the cluster's most asked questions now?"""
+        decisions = [self.live.retriever.search(e["text"]).decision for e in cluster.examples[:CHECKED_EXAMPLES]]
+        return sum(d == "answer" for d in decisions) * 2 > len(decisions)
+
     # ---- reading, resolution --------------------------------------------------------------------------
     def list(self) -> list[GapCluster]:
-        """The stored clusters; those not resolved yet are checked again if the knowledge base changed."""
+        """The stored clusters; those that may have been resolved are checked again after a KB change."""
         change = self.kb.last_change()
         with self.db.session() as s:
             clusters = list(s.scalars(select(GapCluster).order_by(GapCluster.size.desc(), GapCluster.id)))
-            stale = [g for g in clusters if g.status != "resolved" and g.checked_change != change]
+            stale = [g for g in clusters if g.status != "resolved" and not g.answered_at_mining
+                     and g.checked_change != change]
             if stale:
                 self.live.sync()  # the index holds everything published up to `change`
                 for g in stale:
-                    decisions = [self.live.retriever.search(e["text"]).decision
-                                 for e in g.examples[:CHECKED_EXAMPLES]]
-                    if sum(d == "answer" for d in decisions) * 2 > len(decisions):
-                        g.status = "resolved"
+                    g.status = "resolved" if self._answered(g) else g.status
                     g.checked_change = change
         return clusters
 

@@ -102,5 +102,6 @@ class GapCluster(Base):
     near_code: Mapped[str] = mapped_column(String(40), default="")  # the service they came closest to
     status: Mapped[str] = mapped_column(String(10), default="open")  # open | drafted | resolved
     draft_code: Mapped[str] = mapped_column(String(40), default="")
+    answered_at_mining: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. answers rated unsatisfied
     checked_change: Mapped[int] = mapped_column(Integer, default=0)  # KB audit id of the last resolution check
     mined_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

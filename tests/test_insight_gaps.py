@@ -11,6 +11,7 @@ import yaml
 from core.settings import ROOT
 from tests.conftest import auth
 
+PASSPORT = "普通护照申领需要什么材料"
 SAMPLE = yaml.safe_load((ROOT / "tests" / "data" / "gap_questions.yaml").read_text(encoding="utf-8"))
 
 
@@ -54,9 +55,11 @@ def _replay_unanswered(svc, now: dt.datetime) -> None:
                 records.append({"at": (now - dt.timedelta(days=j % 3, minutes=i * 10 + k)).isoformat(),
                                 "sender": f"g{i}-{j}-{k}", "channel": "web", "question": q, "decision": "handoff",
                                 "matches": [], "latency_ms": 90, "rating": "", "handoff": False, "intent": ""})
-    records.append({"at": now.isoformat(), "sender": "x", "channel": "web", "question": "护照怎么办",
-                    "decision": "answer", "matches": [{"code": "GA-CR-01", "title": "普通护照申领", "score": 0.9}],
-                    "latency_ms": 90, "rating": "", "handoff": False, "intent": ""})
+    for i, rating in enumerate(("", "unsatisfied", "unsatisfied")):  # answered; then answered, citizen unhappy
+        records.append({"at": (now - dt.timedelta(hours=i)).isoformat(), "sender": f"x{i}", "channel": "web",
+                        "question": "护照怎么办" if i == 0 else PASSPORT, "decision": "answer", "rating": rating,
+                        "matches": [{"code": "GA-CR-01", "title": "普通护照申领", "score": 0.9}], "latency_ms": 90,
+                        "handoff": False, "intent": ""})
     records.sort(key=lambda r: r["at"])
     replay(svc.db, records)
 
@@ -70,12 +73,14 @@ def test_mine_turn_into_a_draft_and_resolve_after_publish(app_client):
     mined = app_client.post("/api/v1/insight/gaps/mine", json={}, headers=auth("editor"))
     assert mined.status_code == 200, mined.text
     clusters = mined.json()
-    label = {q: s for s, qs in SAMPLE.items() for q in qs}
+    label = {q: s for s, qs in SAMPLE.items() for q in qs} | {PASSPORT: "护照"}
     assert clusters[0]["size"] == 2 * len(SAMPLE["养犬登记"]) and label[clusters[0]["label"]] == "养犬登记"
     for c in clusters:
         assert len({label[e["text"]] for e in c["examples"]}) == 1, c  # each cluster is one missing service
         assert c["status"] == "open" and c["this_week"] == c["size"] and c["last_week"] == 0
     assert "护照怎么办" not in {e["text"] for c in clusters for e in c["examples"]}
+    passport = next(c for c in clusters if c["label"] == PASSPORT)  # answered, but rated unsatisfied
+    assert passport["near_code"] == "GA-CR-01" and passport["size"] == 2
 
     dogs, bikes = clusters[0], next(c for c in clusters if label[c["label"]] == "电动自行车上牌")
     made = app_client.post(f"/api/v1/insight/gaps/{bikes['id']}/draft", json={"kind": "guide"},
@@ -104,6 +109,7 @@ def test_mine_turn_into_a_draft_and_resolve_after_publish(app_client):
     assert after[dogs["id"]] == "resolved"
     assert after[bikes["id"]] == "drafted"  # its draft is not published: still unanswered
     assert all(s == "open" for i, s in after.items() if i not in (dogs["id"], bikes["id"]))
+    assert after[passport["id"]] == "open"  # it was answered before the publish: an editor must look at it
     remined = app_client.post("/api/v1/insight/gaps/mine", json={}, headers=auth("editor")).json()
     assert {c["label"]: c["status"] for c in remined}[bikes["label"]] == "drafted"  # the draft is remembered
 

@@ -55,6 +55,7 @@ def upgrade() -> None:
                     sa.Column('near_code', sa.String(length=40), nullable=False),
                     sa.Column('status', sa.String(length=10), nullable=False),
                     sa.Column('draft_code', sa.String(length=40), nullable=False),
+                    sa.Column('answered_at_mining', sa.Boolean(), nullable=False),
                     sa.Column('checked_change', sa.Integer(), nullable=False),
                     sa.Column('mined_at', sa.DateTime(timezone=True), nullable=False),
                     sa.PrimaryKeyConstraint('id'))
