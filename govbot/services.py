@@ -12,8 +12,6 @@ from core.db import Database
 from govbot.migrations import upgrade
 from insight.analytics import Analytics
 from insight.gaps import GapMiner
-from insight.analytics import Analytics
-from insight.gaps import GapMiner
 from core.settings import Settings
 from knowledge_base.live_index import LiveIndex, to_indexed_item
 from knowledge_base.schema import GuideData
@@ -95,14 +93,6 @@ class Services:
     def stop_watching(self) -> None:
         self.live_index.stop()
         self.self_calibrator.stop()
-
-    @cached_property
-    def insight(self) -> Analytics:
-        return Analytics(self.db, self.kb)
-
-    @cached_property
-    def gaps(self) -> GapMiner:
-        return GapMiner(self.db, self.kb, lambda: self.live_index)
 
     @cached_property
     def insight(self) -> Analytics:
