@@ -265,6 +265,13 @@ def search(request: Request, q: str = Query(min_length=1, max_length=500),
             "offered": [m.as_dict() for m in r.offered], "matches": [m.as_dict() for m in r.matches]}
 
 
+@router.get("/calibration")
+def calibration(request: Request, user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
+    """The answer / clarify calibration in use: this instance's own fit on its live knowledge base (date,
+    fingerprint, measured figures) or the shipped one, and whether a re-fit is under way."""
+    return request.app.state.services.self_calibrator.status()
+
+
 @pages.get("/editor", response_class=HTMLResponse, include_in_schema=False)
 def editor_page(request: Request) -> Response:
     if page_user(request) is None:

@@ -89,3 +89,12 @@ def test_a_city_faq_sheet_is_answered_after_import_with_no_tuning(tmp_path, enco
         assert m["oos_rejection"] >= 0.9
     finally:
         svc.stop_watching()
+
+
+def test_editors_see_the_calibration_in_use(app_client):
+    from tests.conftest import auth
+
+    assert app_client.get("/api/v1/kb/calibration").status_code == 401
+    body = app_client.get("/api/v1/kb/calibration", headers=auth("editor")).json()
+    assert body["calibration"] == "shipped" and body["fit"]["answer_threshold"] > 0
+    assert body["fitting"] is False
