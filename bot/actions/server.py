@@ -56,5 +56,8 @@ async def run_action(request: Request) -> dict[str, Any]:
         # Rasa's documented answer for an action this server does not know
         raise HTTPException(404, detail={"error": f"No registered action found for name '{call.next_action}'.",
                                          "action_name": call.next_action})
-    reply = await run_in_threadpool(fn, Tracker(call), services)
+    tracker = Tracker(call)
+    reply = await run_in_threadpool(fn, tracker, services)
+    if tracker.intent:  # for the turn log (the gateway reads it from the turn's metadata)
+        reply.meta(intent=tracker.intent)
     return reply.as_json()
