@@ -1,14 +1,17 @@
-"""One path for every citizen message: mode (bot or human) → Rasa → turn metadata → masked turn log."""
+"""One path for every citizen message: mode (bot or human) → Rasa → turn metadata → masked turn log.
+
+In human mode the message goes to the conversation's ticket (the agent's console), not to Rasa; a message on
+a sensitive topic (the hand-off settings' keyword list) goes to a human at once."""
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
+
 from bot.conversations import Conversations
 from bot.rasa_client import RasaClient
 from retrieval.normalize import strip_zero_width
-
-HUMAN_MODE_ACK = "已收到，人工客服正在处理您的问题，请稍候。"
 
 
 class Gateway:
@@ -20,9 +23,17 @@ class Gateway:
         text = strip_zero_width(text)  # "护\u200b照" reaches NLU as 护照
         mode = self.conversations.mode(sender_id)
         self.conversations.log(sender_id, "citizen", text, channel=channel)
+        desk = self.conversations.desk
         if mode == "human":
-            return {"sender_id": sender_id, "messages": [{"text": HUMAN_MODE_ACK}], "decision": "handoff",
-                    "matches": [], "mode": "human"}
+            answer = await run_in_threadpool(desk.citizen_says, sender_id, text)
+            if answer is not None:  # None: no ticket is open any more, the bot answers
+                return self._human(sender_id, answer, self.conversations.mode(sender_id))
+        elif desk.config.sensitive(text):
+            opened = await run_in_threadpool(self.conversations.hand_off, sender_id, "sensitive")
+            said = desk.waiting_text(opened)
+            self.conversations.log(sender_id, "bot", said, "handoff", [], int((time.perf_counter() - t0) * 1000),
+                                   channel, handoff=True)
+            return self._human(sender_id, [said], "human")
         turn = await self.rasa.send(sender_id, text, channel)
         decision = turn.meta.get("decision", "dialogue")
         matches = turn.meta.get("matches", []) if decision != "dialogue" else []
@@ -33,3 +44,8 @@ class Gateway:
         messages = turn.messages or [{"text": "抱歉，我暂时无法回答，请稍后再试或拨打12345。"}]
         return {"sender_id": sender_id, "messages": messages, "decision": decision, "matches": matches,
                 "mode": turn.meta.get("mode", "bot")}
+
+    @staticmethod
+    def _human(sender_id: str, texts: list[str], mode: str) -> dict[str, Any]:
+        return {"sender_id": sender_id, "messages": [{"text": t} for t in texts], "decision": "handoff",
+                "matches": [], "mode": mode}

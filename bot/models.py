@@ -1,44 +1,16 @@
-"""Tables the dialogue writes (the turn log lives in insight.models): hand-off/complaint tickets,
-appointments and their per-slot seat counters, sample applications, phone-tail lockouts."""
+"""Tables the dialogue writes (the turn log lives in insight.models, conversations and tickets in
+handoff.models): appointments and their per-slot seat counters, sample applications, phone-tail lockouts."""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, DateTime, Integer, String, Text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
 from core.clock import utcnow
-
-
-class Conversation(Base):
-    """One citizen's conversation on one channel; `mode` says who answers: the bot or a human agent."""
-
-    __tablename__ = "conversations"
-
-    sender_id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20), default="web")
-    mode: Mapped[str] = mapped_column(String(10), default="bot")
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Ticket(Base):
-    """Work for a human: a hand-off, a complaint or a suggestion, with the transcript at the time."""
-
-    __tablename__ = "tickets"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(12))  # handoff | complaint | suggestion
-    sender_id: Mapped[str] = mapped_column(String(120), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
-    category: Mapped[str] = mapped_column(String(40), default="")
-    content: Mapped[str] = mapped_column(Text, default="")
-    contact: Mapped[str] = mapped_column(String(40), default="")
-    transcript: Mapped[list] = mapped_column(JSON, default=list)
-    assignee: Mapped[str] = mapped_column(String(80), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Appointment(Base):

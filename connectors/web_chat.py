@@ -1,22 +1,34 @@
-"""The citizen chat API (`POST /api/v1/chat`) and the web chat page."""
+"""The citizen chat API (`POST /api/v1/chat`), the conversation read back and heard live (agent messages
+over a WebSocket), the rating of the human service, and the web chat page.
+
+The chat API sets an HttpOnly cookie on a conversation's first message; only the browser holding it may read
+that conversation (`GET /api/v1/conversations/{sender_id}/messages`), listen to it (`…/ws`) or rate it."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.rasa_client import RasaUnavailable
+from handoff.api import same_origin
+from handoff.delivery import conversation_topic
+from handoff.tickets import HandoffError
 from retrieval.normalize import strip_zero_width
 
 STATIC = Path(__file__).parent / "static"
+CHAT_COOKIE = "govbot_chat"
+SENDER_PATTERN = r"^[\w.:@-]+$"
 router = APIRouter()
 
 
 class ChatRequest(BaseModel):
-    sender_id: str = Field(min_length=1, max_length=120, pattern=r"^[\w.:@-]+$")
+    sender_id: str = Field(min_length=1, max_length=120, pattern=SENDER_PATTERN)
     message: str = Field(min_length=1, max_length=500)
     channel: Literal["web", "miniprogram", "wechat", "api"] = "web"
 
@@ -53,11 +65,76 @@ class ChatResponse(BaseModel):
 
 
 @router.post("/api/v1/chat", response_model=ChatResponse, response_model_exclude_none=True)
-async def chat(req: ChatRequest, request: Request) -> dict:
+async def chat(req: ChatRequest, request: Request, response: Response) -> dict:
+    conversations = request.app.state.services.conversations
+    secret = await run_in_threadpool(conversations.start_session, req.sender_id, req.channel)
+    if secret is not None:  # the conversation's first message: this browser owns it
+        response.set_cookie(CHAT_COOKIE, secret, path="/api/v1/", httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
     try:
         return await request.app.state.gateway.handle(req.sender_id, req.message, req.channel)
     except RasaUnavailable as exc:
         raise HTTPException(503, detail="对话服务暂时不可用，请稍后再试或拨打12345热线。") from exc
+
+
+def _owner(request: Request | WebSocket, sender_id: str) -> bool:
+    return request.app.state.services.conversations.owned_by(sender_id, request.cookies.get(CHAT_COOKIE))
+
+
+NOT_YOURS = "只能查看本浏览器发起的对话 / only the browser that started this conversation may read it"
+
+
+@router.get("/api/v1/conversations/{sender_id}/messages")
+def conversation_messages(sender_id: str, request: Request) -> dict:
+    """The conversation so far (citizen, bot, agents, hand-off notices), for its own browser session only."""
+    if not _owner(request, sender_id):
+        raise HTTPException(403, detail=NOT_YOURS)
+    conversations = request.app.state.services.conversations
+    return {"sender_id": sender_id, "mode": conversations.mode(sender_id),
+            "messages": conversations.history(sender_id)}
+
+
+class RatingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rating: Literal["satisfied", "unsatisfied"]
+
+
+@router.post("/api/v1/conversations/{sender_id}/rating")
+def rate_human_service(sender_id: str, body: RatingRequest, request: Request) -> dict:
+    """The citizen's rating of the human service they just had."""
+    if not _owner(request, sender_id):
+        raise HTTPException(403, detail=NOT_YOURS)
+    try:
+        ticket = request.app.state.services.desk.rate(sender_id, body.rating)
+    except HandoffError as exc:
+        raise HTTPException(exc.status, detail=str(exc)) from exc
+    return {"ticket": ticket.id, "rating": ticket.rating}
+
+
+@router.websocket("/api/v1/conversations/{sender_id}/ws")
+async def conversation_socket(ws: WebSocket, sender_id: str) -> None:
+    """Agent messages and hand-off notices for this conversation, live."""
+    owner = await run_in_threadpool(_owner, ws, sender_id)
+    if not owner or not same_origin(ws):
+        await ws.close(code=4403)
+        return
+    await ws.accept()
+    async with ws.app.state.services.hub.subscribe(conversation_topic(sender_id)) as queue:
+        closed = asyncio.create_task(ws.receive_text())  # the page sends nothing; this notices it leaving
+        try:
+            while not closed.done():
+                getter = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    await ws.send_json(getter.result())
+                else:
+                    getter.cancel()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            closed.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await closed
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

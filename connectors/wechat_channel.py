@@ -195,6 +195,9 @@ class WeChatChannel:
     async def deliver(self, answer: asyncio.Task[str], outbox_id: int, openid: str) -> None:
         """Send the answer through the customer-service API once it is ready; refusals stay in the outbox."""
         text = await answer
+        if not text:  # nothing to say now (an agent is on it and will answer)
+            self.outbox.settle(outbox_id, text)
+            return
         try:
             await self.api.send_text(openid, text)
         except WeChatError as exc:

@@ -42,6 +42,8 @@ async def push(request: Request) -> str:
     answer = asyncio.create_task(channel.respond(request.app.state.gateway, request.app.state.services,
                                                  sender_id, message))
     done, _ = await asyncio.wait({answer}, timeout=PASSIVE_REPLY_BUDGET_S)
+    if done and not answer.result():  # nothing to say now (an agent is on it and will answer)
+        return ACK
     if done:
         return passive_reply(message, answer.result(), channel.crypto if params.get("encrypt_type") == "aes"
                              else None, params.get("nonce", ""))

@@ -14,10 +14,12 @@ from bot.rasa_client import RasaClient
 from connectors import errors, web_chat, wechat_api, wechat_miniprogram, wechat_official
 from connectors.security_headers import SecurityHeaders
 from connectors.wechat_channel import WeChat
+from connectors.wechat_handoff import WeChatAgentReplies
 from core import signin
 from core.logs import setup_logging
 from core.settings import Settings, get_settings
 from govbot.services import Services
+from handoff import api as handoff_api
 from insight import api as insight_api
 from knowledge_base import api as kb_api
 
@@ -37,8 +39,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = svc
         app.state.gateway = Gateway(svc.conversations, rasa)
         app.state.wechat = WeChat(settings, svc.db)
+        wechat_replies = WeChatAgentReplies(app.state.wechat, svc.db)
+        svc.desk.deliveries.register(wechat_replies)  # agents' replies to WeChat citizens
+        await svc.hub.start()
         log.info("ready: %d items indexed", len(svc.retriever))
         yield
+        svc.desk.deliveries.unregister(wechat_replies)
+        await svc.hub.close()
         await app.state.wechat.close()  # lets answers still on their way to WeChat go out
         svc.stop_watching()
         await rasa.close()
@@ -52,13 +59,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(kb_api.pages)
     app.include_router(insight_api.router)
     app.include_router(insight_api.pages)
+    app.include_router(handoff_api.router)
+    app.include_router(handoff_api.pages)
     app.include_router(signin.router)
     app.include_router(signin.pages)
     app.include_router(wechat_official.router)
     app.include_router(wechat_miniprogram.router)
     app.include_router(wechat_api.router)
     # pages' scripts and styles: no inline code
-    for name, package in (("chat", web_chat), ("editor", kb_api), ("signin", signin), ("insight", insight_api)):
+    for name, package in (("chat", web_chat), ("editor", kb_api), ("signin", signin), ("insight", insight_api),
+                          ("console", handoff_api)):
         app.mount(f"/static/{name}", StaticFiles(directory=Path(package.__file__).parent / "static"), name=name)
 
     @app.get("/healthz")

@@ -9,6 +9,9 @@ from bot.applications import Applications
 from bot.appointments import Booking
 from bot.conversations import Conversations
 from core.db import Database
+from core.hub import Hub
+from handoff.calendar import ConfigFile
+from handoff.tickets import Desk
 from govbot.migrations import upgrade
 from insight.analytics import Analytics
 from insight.gaps import GapMiner
@@ -103,8 +106,16 @@ class Services:
         return GapMiner(self.db, self.kb, lambda: self.live_index)
 
     @cached_property
+    def hub(self) -> Hub:
+        return Hub(self.settings.redis_url)
+
+    @cached_property
+    def desk(self) -> Desk:
+        return Desk(self.db, self.hub, self.kb, ConfigFile(self.settings.handoff_config))
+
+    @cached_property
     def conversations(self) -> Conversations:
-        return Conversations(self.db)
+        return Conversations(self.db, self.desk)
 
     @cached_property
     def booking(self) -> Booking:

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 
 from bot.actions.protocol import Slots
 from bot.appointments import date_problem
-from bot.models import Appointment, Conversation, SlotSeats, Ticket
+from bot.models import Appointment, SlotSeats
 from core.db import Database
 from core.settings import ROOT
+from handoff.models import Conversation, Ticket
 from bot.tail_check import MAX_WRONG_TAILS, TailCheck
 from tests.conftest import make_settings
 from tests.test_actions import call, meta, slot_events, webhook

@@ -54,11 +54,14 @@ def test_clarify_offers_buttons_and_an_option_can_be_chosen(app_client):
     assert slot_events(chosen)["current_service"] == offered[1]
 
 
-def test_unknown_question_twice_offers_a_human(app_client):
+def test_unknown_question_twice_hands_off_to_a_human(app_client):
     once = call(app_client, "action_fallback", "asdfgh qwerty", "nlu_fallback")
     assert slot_events(once)["failed_turns"] == 1 and meta(once)["decision"] == "handoff"
+    assert app_client.app.state.services.conversations.mode("a1") == "bot"
     twice = call(app_client, "action_fallback", "zxcv", "nlu_fallback", slots={"failed_turns": 1})
-    assert any(b["payload"] == "/request_human" for b in twice["responses"][0].get("buttons", []))
+    assert meta(twice)["mode"] == "human" and "工单号" in twice["responses"][0]["text"]
+    assert app_client.app.state.services.conversations.mode("a1") == "human"
+    assert any(b["payload"] == "结束人工" for b in twice["responses"][0].get("buttons", []))  # never stuck
 
 
 def test_appointment_validation_rejects_then_accepts(app_client):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.models import Ticket
+from handoff.models import Ticket
 from core.db import Database
 from tests.conftest import make_settings
 from tests.stack import run_stack
@@ -102,7 +102,7 @@ def test_complaint_becomes_a_ticket_with_the_transcript(stack):
     assert "工单号" in texts(done)
     with Database(stack.settings.database_url).session() as s:
         ticket = s.query(Ticket).filter_by(sender_id="c6").one()
-        assert ticket.kind == "complaint" and ticket.category == "服务态度"
+        assert ticket.kind == "complaint" and ticket.category == "投诉" and ticket.topic == "服务态度"
         assert "139****5678" in ticket.content and "13912345678" not in ticket.content  # masked
         assert any("我要投诉" in line["text"] for line in ticket.transcript)
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.models import Ticket
+from handoff.models import Ticket
 from bot.rasa_client import BotTurn
 from core.db import Database
 from core.logs import MaskingFilter, setup_logging

@@ -5,6 +5,7 @@ from typing import Any
 
 from bot.actions.protocol import Reply, Tracker, action
 from bot.answers import answer_text, detect_attribute, service_mention
+from handoff.tickets import END_PHRASES
 from knowledge_base.schema import ATTRIBUTES
 from retrieval.engine import Match, SearchResult
 
@@ -38,15 +39,17 @@ def clarify(result: SearchResult) -> Reply:
             .meta(decision="clarify", matches=[m.as_dict() for m in result.offered]))
 
 
-def not_found(tracker: Tracker) -> Reply:
+def not_found(tracker: Tracker, svc: Any) -> Reply:
     failed = int(tracker.slot("failed_turns") or 0) + 1
     reply = Reply().set("failed_turns", failed)
-    if failed >= 2:
-        reply.say("抱歉，我还是没能理解您的问题。需要为您转接人工客服（12345热线）吗？",
-                  [HUMAN_BUTTON, {"title": "不用了", "payload": "/deny"}])
-    else:
-        reply.say("抱歉，没有找到相关的办事指南。您可以换个说法，比如说明要办的证件或事情（“身份证丢了怎么补”），"
-                  "也可以说“转人工”。")
+    if failed >= 2:  # not understood twice in a row: a human takes over
+        opened = svc.conversations.hand_off(tracker.sender_id, "not_understood")
+        return (Reply().set("failed_turns", 0)
+                .say("抱歉，我还是没能理解您的问题，已为您转接人工客服。" + svc.conversations.desk.waiting_text(opened),
+                     [{"title": "不用了，继续问机器人", "payload": END_PHRASES[0]}])
+                .meta(decision="handoff", matches=[], mode="human", ticket=opened.ticket.id))
+    reply.say("抱歉，没有找到相关的办事指南。您可以换个说法，比如说明要办的证件或事情（“身份证丢了怎么补”），"
+              "也可以说“转人工”。")
     return reply.meta(decision="handoff", matches=[])
 
 
@@ -89,7 +92,7 @@ def action_answer(tracker: Tracker, svc: Any) -> Reply:
         return clarify(result)
     if attribute and current:
         return answer_with(svc, tracker, current, attribute, [])
-    return not_found(tracker)
+    return not_found(tracker, svc)
 
 
 @action("action_fallback")
@@ -100,4 +103,4 @@ def action_fallback(tracker: Tracker, svc: Any) -> Reply:
         return answer_with(svc, tracker, result.offered[0].code, asked_attribute(tracker), result.offered)
     if result.decision == "clarify":
         return clarify(result).set("failed_turns", int(tracker.slot("failed_turns") or 0) + 1)
-    return not_found(tracker)
+    return not_found(tracker, svc)
