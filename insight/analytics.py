@@ -177,10 +177,13 @@ class Analytics:
     # ---- the questions citizens type most ------------------------------------------------------------
     def questions(self, period: Period, top: int = 20) -> dict:
         total = func.sum(QuestionDaily.n).label("total")
+        tie = QuestionDaily.question  # ties in code-point order on every database (SQLite compares bytes)
+        if self.db.engine.dialect.name == "postgresql":
+            tie = tie.collate("C")
         with self.db.session() as s:
             rows = s.execute(select(QuestionDaily.question, total).where(
                 QuestionDaily.day >= period.days.start, QuestionDaily.day < period.days.stop)
-                .group_by(QuestionDaily.question).order_by(total.desc(), QuestionDaily.question).limit(top)).all()
+                .group_by(QuestionDaily.question).order_by(total.desc(), tie).limit(top)).all()
         return {"period": period.as_dict(), "top": [{"question": q, "count": int(n)} for q, n in rows]}
 
     # ---- trends: services rising week over week ------------------------------------------------------
