@@ -139,7 +139,7 @@ Component({
 
     mark(id, chosen) {
       const index = this.data.messages.findIndex((m) => m.id === id);
-      if (index >= 0) this.setData({[`messages[${index}].chosen`]: chosen});
+      if (index >= 0) this.setData({[`messages[${index}]`]: {...this.data.messages[index], chosen}});
     },
 
     onEndHuman() {
