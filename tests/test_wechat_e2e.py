@@ -1,6 +1,7 @@
 """End to end: WeChat (wechatpy + the fake API server) → the real app → Rasa → actions → the customer-service API."""
 from __future__ import annotations
 
+import shutil
 import time
 
 import httpx
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from core.db import Database
 from insight.models import Turn
 
+from core.settings import ROOT
 from tests.conftest import make_settings
 from tests.fake_wechat import AES_KEY, TOKEN, FakeWeChat, FakeWeChatServer, WeChatPusher, wait_for
 from tests.stack import run_stack
@@ -28,6 +30,10 @@ def wechat_stack(tmp_path_factory):
             for name, value in env.items():
                 mp.setenv(name, value)
             settings = make_settings(tmp_path_factory.mktemp("wechat-stack"), port=18011, rasa_port=15016)
+            warm = ROOT / "var" / "cache" / "embeddings.sqlite"  # the passages' vectors: a faster start
+            if warm.exists():
+                settings.cache_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copy(warm, settings.cache_dir / warm.name)
             for stack in run_stack(settings):
                 yield stack, server.fake
     finally:
