@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from core.db import Database
-from insight.buckets import LOCAL_OFFSET_HOURS, date_of, day_number, first_hour, local_today, utc_start_of
+from insight.buckets import date_of, day_number, day_of_hour, first_hour, local_hour_of_day, local_today, utc_start_of
 from insight.models import HourlyCount, LatencyDaily, QuestionDaily, ServiceDaily, Turn
 from knowledge_base.workflow import KnowledgeBase
 
@@ -104,15 +105,11 @@ class Analytics:
     # ---- volume, decisions, satisfaction, latency -------------------------------------------------
     def overview(self, period: Period) -> dict:
         h0, h1 = period.hours
-        day = ((HourlyCount.hour + LOCAL_OFFSET_HOURS) // 24).label("d")
-        hod = ((HourlyCount.hour + LOCAL_OFFSET_HOURS) % 24).label("h")
         in_range = (HourlyCount.hour >= h0, HourlyCount.hour < h1)
         with self.db.session() as s:
-            citizen = (*in_range, HourlyCount.author == "citizen")
-            by_day = dict(s.execute(select(day, func.sum(HourlyCount.n)).where(*citizen).group_by(day)).all())
-            by_hour = dict(s.execute(select(hod, func.sum(HourlyCount.n)).where(*citizen).group_by(hod)).all())
-            by_channel = dict(s.execute(select(HourlyCount.channel, func.sum(HourlyCount.n)).where(*citizen)
-                                        .group_by(HourlyCount.channel)).all())
+            asked = s.execute(select(HourlyCount.hour, HourlyCount.channel, func.sum(HourlyCount.n))
+                              .where(*in_range, HourlyCount.author == "citizen")
+                              .group_by(HourlyCount.hour, HourlyCount.channel)).all()
             replies = s.execute(select(HourlyCount.decision, HourlyCount.handoff, func.sum(HourlyCount.n))
                                 .where(*in_range, HourlyCount.author == "bot")
                                 .group_by(HourlyCount.decision, HourlyCount.handoff)).all()
@@ -122,6 +119,13 @@ class Analytics:
             latency = s.execute(select(LatencyDaily.latency_ms, func.sum(LatencyDaily.n))
                                 .where(LatencyDaily.day >= period.days.start, LatencyDaily.day < period.days.stop)
                                 .group_by(LatencyDaily.latency_ms).order_by(LatencyDaily.latency_ms)).all()
+        by_day: Counter[int] = Counter()
+        by_hour: Counter[int] = Counter()
+        by_channel: Counter[str] = Counter()
+        for hour, channel, n in asked:
+            by_day[day_of_hour(hour)] += int(n)
+            by_hour[local_hour_of_day(hour)] += int(n)
+            by_channel[channel] += int(n)
         decisions = {d: 0 for d in DECISIONS}
         handoffs = 0
         for decision, handoff, n in replies:
@@ -133,11 +137,11 @@ class Analytics:
         hist = [(int(ms), int(n)) for ms, n in latency]
         return {
             "period": period.as_dict(),
-            "questions": sum(int(n) for n in by_day.values()),
+            "questions": sum(by_day.values()),
             "replies": total_replies,
-            "by_day": [{"day": date_of(d).isoformat(), "questions": int(by_day.get(d, 0))} for d in period.days],
-            "by_hour": [int(by_hour.get(h, 0)) for h in range(24)],
-            "by_channel": {c: int(n) for c, n in sorted(by_channel.items(), key=lambda kv: -kv[1])},
+            "by_day": [{"day": date_of(d).isoformat(), "questions": by_day[d]} for d in period.days],
+            "by_hour": [by_hour[h] for h in range(24)],
+            "by_channel": dict(by_channel.most_common()),
             "decisions": decisions,
             "handoffs": handoffs,
             "rates": {"answer": _rate(decisions["answer"], service), "clarify": _rate(decisions["clarify"], service),

@@ -36,10 +36,14 @@ class Turn(Base):
     handoff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+CLUSTERED = {"sqlite_with_rowid": False}  # SQLite keeps rows in key order: a day range is one contiguous read
+
+
 class HourlyCount(Base):
     """Turns per hour, channel, author, decision and hand-off flag."""
 
     __tablename__ = "insight_hourly"
+    __table_args__ = CLUSTERED
 
     hour: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -53,6 +57,7 @@ class ServiceDaily(Base):
     """Answers per local day and answered service (the first match's code)."""
 
     __tablename__ = "insight_service_daily"
+    __table_args__ = CLUSTERED
 
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -63,6 +68,7 @@ class LatencyDaily(Base):
     """Bot replies per local day and latency in whole milliseconds: exact percentiles over any day range."""
 
     __tablename__ = "insight_latency_daily"
+    __table_args__ = CLUSTERED
 
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     latency_ms: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -73,6 +79,7 @@ class QuestionDaily(Base):
     """Citizen questions per local day and (masked, whitespace-normalised) text."""
 
     __tablename__ = "insight_question_daily"
+    __table_args__ = CLUSTERED
 
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     question: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -32,7 +32,7 @@ def generate(exchanges: int, end: dt.datetime, days: int, services: list[tuple[s
     offsets = sorted(rng.random() * span for _ in range(exchanges))
     start = end - dt.timedelta(days=days)
     weights = [1 / (i + 1) for i in range(len(services))]  # a few services are asked far more often
-    for i, offset in enumerate(offsets):
+    for offset in offsets:
         roll = rng.random()
         code, title = rng.choices(services, weights)[0]
         matches: list[dict] = []
@@ -54,10 +54,11 @@ def generate(exchanges: int, end: dt.datetime, days: int, services: list[tuple[s
         if rng.random() < 0.01:  # citizens type their numbers in
             question += f" 我的身份证{rng.choice(('110101199003071234', '44030519851212345X'))}" \
                         f" 电话{rng.choice(('13812345678', '15900001111'))}"
-        yield {"at": (start + dt.timedelta(seconds=offset)).isoformat(), "sender": f"s{rng.randrange(exchanges // 3 + 1)}",
+        sender = f"s{rng.randrange(exchanges // 3 + 1)}"
+        yield {"at": (start + dt.timedelta(seconds=offset)).isoformat(), "sender": sender,
                "channel": rng.choices(CHANNELS, (0.5, 0.25, 0.2, 0.05))[0], "question": question,
                "decision": decision, "matches": matches, "latency_ms": int(rng.lognormvariate(4.7, 0.35)),
-               "rating": rating, "handoff": handoff, "intent": intent, "n": i}
+               "rating": rating, "handoff": handoff, "intent": intent}
 
 
 def write_jsonl(records: Iterable[dict], path: Path) -> int:

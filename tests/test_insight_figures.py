@@ -7,7 +7,6 @@ import io
 import math
 import threading
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
@@ -73,7 +72,8 @@ def expected(records: list[dict], first: dt.date, last: dt.date) -> dict:
         "by_channel": dict(Counter(r["channel"] for r in asked)),
         "decisions": {d: decisions[d] for d in ("answer", "clarify", "handoff", "dialogue")},
         "handoffs": handoffs,
-        "rates": {"answer": round(decisions["answer"] / service, 4), "clarify": round(decisions["clarify"] / service, 4),
+        "rates": {"answer": round(decisions["answer"] / service, 4),
+                  "clarify": round(decisions["clarify"] / service, 4),
                   "unanswered": round(decisions["handoff"] / service, 4), "handoff": round(handoffs / len(replied), 4)},
         "satisfaction": {"satisfied": ratings["satisfied"], "unsatisfied": ratings["unsatisfied"],
                          "rate": round(ratings["satisfied"] / (ratings["satisfied"] + ratings["unsatisfied"]), 4)},

@@ -21,9 +21,7 @@ class ScriptedRasa:
     def __init__(self) -> None:
         self.replies = []
 
-    async def send(self, sender_id: str, text: str, channel: str):
-        from bot.rasa_client import BotTurn
-
+    async def send(self, sender_id: str, message: str, channel: str):
         return self.replies.pop(0)
 
 

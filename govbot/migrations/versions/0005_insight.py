@@ -25,22 +25,22 @@ def upgrade() -> None:
                     sa.Column('decision', sa.String(length=10), nullable=False),
                     sa.Column('handoff', sa.Boolean(), nullable=False),
                     sa.Column('n', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('hour', 'channel', 'author', 'decision', 'handoff'))
+                    sa.PrimaryKeyConstraint('hour', 'channel', 'author', 'decision', 'handoff'), sqlite_with_rowid=False)
     op.create_table('insight_service_daily',
                     sa.Column('day', sa.Integer(), nullable=False),
                     sa.Column('code', sa.String(length=40), nullable=False),
                     sa.Column('n', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('day', 'code'))
+                    sa.PrimaryKeyConstraint('day', 'code'), sqlite_with_rowid=False)
     op.create_table('insight_latency_daily',
                     sa.Column('day', sa.Integer(), nullable=False),
                     sa.Column('latency_ms', sa.Integer(), nullable=False),
                     sa.Column('n', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('day', 'latency_ms'))
+                    sa.PrimaryKeyConstraint('day', 'latency_ms'), sqlite_with_rowid=False)
     op.create_table('insight_question_daily',
                     sa.Column('day', sa.Integer(), nullable=False),
                     sa.Column('question', sa.String(length=200), nullable=False),
                     sa.Column('n', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('day', 'question'))
+                    sa.PrimaryKeyConstraint('day', 'question'), sqlite_with_rowid=False)
     op.create_table('insight_cursor',
                     sa.Column('name', sa.String(length=20), nullable=False),
                     sa.Column('last_id', sa.Integer(), nullable=False),
