@@ -21,13 +21,17 @@ class Drafted:
 
 
 def suggested_pair(ticket: Ticket, messages: list[TicketMessage]) -> tuple[str, str]:
-    """The citizen's question (their last words before the hand-off, else their first to the agent) and the
-    agent's last answer."""
-    before = [line["text"] for line in ticket.transcript
-              if line.get("author") == "citizen" and not any(w in line["text"] for w in ("人工", "客服"))]
+    """The citizen's question (before the hand-off: the last one the bot did not answer, else their last;
+    without one: their first words to the agent) and the agent's last answer."""
+    lines = ticket.transcript
+    asked = [(line["text"], lines[i + 1].get("decision") if i + 1 < len(lines) else "")
+             for i, line in enumerate(lines)
+             if line.get("author") == "citizen" and not any(w in line["text"] for w in ("人工", "客服"))]
+    unanswered = [q for q, decision in asked if decision != "answer"]
     after = [m.text for m in messages if m.author == "citizen"]
     answers = [m.text for m in messages if m.author == "agent"]
-    return (before[-1] if before else after[0] if after else ""), (answers[-1] if answers else "")
+    question = (unanswered or [q for q, _ in asked] or after[:1] or [""])[-1]
+    return question, (answers[-1] if answers else "")
 
 
 def to_knowledge(kb: KnowledgeBase, ticket: Ticket, messages: list[TicketMessage], actor: str, question: str = "",
