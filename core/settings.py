@@ -52,11 +52,26 @@ class Settings:
     wechat_miniprogram_appid: str = field(default_factory=lambda: _env("WECHAT_MINIPROGRAM_APPID", ""))
     wechat_miniprogram_appsecret: str = field(default_factory=lambda: _env("WECHAT_MINIPROGRAM_APPSECRET", ""))
     wechat_api_base: str = field(default_factory=lambda: _env("WECHAT_API_BASE", "https://api.weixin.qq.com"))
+    # Rasa's SQL tracker store (conversations survive restarts): var/tracker.db next to an SQLite app database,
+    # the app's own database when that is PostgreSQL; GOVBOT_TRACKER_URL overrides
+    tracker_url: str = field(default_factory=lambda: _env("GOVBOT_TRACKER_URL", ""))
+    # the edge (connectors/edge.py): citizen messages per minute per sender and per client IP, request bodies
+    rate_per_sender: int = field(default_factory=lambda: int(_env("GOVBOT_RATE_PER_SENDER", "30")))
+    rate_per_ip: int = field(default_factory=lambda: int(_env("GOVBOT_RATE_PER_IP", "120")))
+    max_request_bytes: int = field(default_factory=lambda: int(_env("GOVBOT_MAX_REQUEST_BYTES", str(64 * 1024))))
+    # origins allowed to call the API from a browser (comma-separated); none by default (same origin only)
+    cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
+        o.strip() for o in _env("GOVBOT_CORS_ORIGINS", "").split(",") if o.strip()))
+    log_format: str = field(default_factory=lambda: _env("GOVBOT_LOG_FORMAT", "json"))  # json | text
 
     def __post_init__(self) -> None:
         if not self.database_url:
             url = _env("DATABASE_URL", f"sqlite:///{self.var_dir / 'govbot.db'}")
             object.__setattr__(self, "database_url", url)
+        if not self.tracker_url:
+            sqlite = self.database_url.startswith("sqlite")
+            object.__setattr__(self, "tracker_url",
+                               f"sqlite:///{self.var_dir / 'tracker.db'}" if sqlite else self.database_url)
         for name, env in (("rasa_token", "RASA_TOKEN"), ("action_token", "GOVBOT_ACTION_TOKEN")):
             if not getattr(self, name):
                 object.__setattr__(self, name, os.environ.get(env) or _instance_secret(self.var_dir, name))

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -36,15 +38,37 @@ def _port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+IN_MEMORY_LOCKS = "lock_store:\n  type: in_memory\n"
+REDIS_LOCKS = ("lock_store:\n  type: redis\n  url: ${GOVBOT_REDIS_HOST}\n  port: ${GOVBOT_REDIS_PORT}\n"
+               "  db: ${GOVBOT_REDIS_DB}\n  password: ${GOVBOT_REDIS_PASSWORD}\n  key_prefix: govbot\n")
+
+
 def endpoints_file(settings: Settings) -> Path:
-    """endpoints.yml with the action webhook on the app's actual port."""
-    source = settings.root / "endpoints.yml"
-    text = source.read_text()
-    if settings.port == 8000:
-        return source
+    """var/endpoints.yml: the repo's endpoints.yml with the action webhook on the app's actual port, and
+    Rasa's locks in Redis when REDIS_URL is set (several Rasa servers then share conversations)."""
+    text = (settings.root / "endpoints.yml").read_text()
+    text = text.replace("127.0.0.1:8000/", f"127.0.0.1:{settings.port}/")
+    if settings.redis_url:
+        if IN_MEMORY_LOCKS not in text:
+            raise SystemExit("endpoints.yml: expected an in-memory `lock_store` block to replace with Redis")
+        text = text.replace(IN_MEMORY_LOCKS, REDIS_LOCKS)
     target = settings.var_dir / "endpoints.yml"
-    target.write_text(text.replace("127.0.0.1:8000/", f"127.0.0.1:{settings.port}/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
     return target
+
+
+def rasa_env(settings: Settings) -> dict[str, str]:
+    """The variables endpoints.yml refers to: the action token, the tracker store and the Redis lock store.
+    Rasa's SQLAlchemy 1.4 speaks PostgreSQL through psycopg2, the app through psycopg 3."""
+    env = {"GOVBOT_ACTION_TOKEN": settings.action_token,
+           "GOVBOT_TRACKER_URL": re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", settings.tracker_url)}
+    if settings.redis_url:
+        redis = urlsplit(settings.redis_url)
+        env |= {"GOVBOT_REDIS_HOST": redis.hostname or "127.0.0.1", "GOVBOT_REDIS_PORT": str(redis.port or 6379),
+                "GOVBOT_REDIS_DB": redis.path.strip("/") or "0",
+                "GOVBOT_REDIS_PASSWORD": unquote(redis.password or "")}
+    return env
 
 
 def start_processes(settings: Settings, model: Path) -> list[Process]:
@@ -52,9 +76,9 @@ def start_processes(settings: Settings, model: Path) -> list[Process]:
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GOVBOT_PORT": str(settings.port), "RASA_PORT": str(settings.rasa_port),
            "GOVBOT_VAR_DIR": str(settings.var_dir), "DATABASE_URL": settings.database_url,
+           "REDIS_URL": settings.redis_url,
            "GOVBOT_EMBEDDING_MODEL": str(settings.embedding_model), "RASA_TOKEN": settings.rasa_token,
-           "GOVBOT_ACTION_TOKEN": settings.action_token,
-           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+           **rasa_env(settings), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     for name, port in (("the app", settings.port), ("Rasa", settings.rasa_port)):
         if not _port_free(port):
             raise SystemExit(f"port {port} for {name} is already in use: stop what runs there, or choose another "
