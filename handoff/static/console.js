@@ -108,12 +108,13 @@ async function loadTicket(id) {
   current = t.id;
   $("detail").classList.remove("hidden");
   for (const row of document.querySelectorAll(".ticket")) row.classList.toggle("selected", row.dataset.id === String(id));
-  $("meta").replaceChildren(el("b", {}, `工单 #${t.id}`), ` ${t.category}${t.topic ? "·" + t.topic : ""} · ${PRIORITY[t.priority]} · ` +
+  $("meta").replaceChildren(...[el("b", {}, `工单 #${t.id}`), ` ${t.category}${t.topic ? "·" + t.topic : ""} · ${PRIORITY[t.priority]} · ` +
     `${STATUS[t.status]}${t.assignee ? "（" + t.assignee + "）" : ""} · ${REASON[t.reason] || t.reason} · ${t.channel} · ${t.sender_id}` +
     (t.skill_group ? ` · ${t.skill_group}` : "") + (t.callback ? ` · 回电请求${t.contact ? "：" + t.contact : "（未留电话）"}` : "") +
     (t.content ? ` · 内容：${t.content}` : "") + (t.resolution ? ` · 处理结果：${t.resolution}` : "") +
     (t.related_codes.length ? ` · 关联事项：${t.related_codes.join("、")}` : "") + (t.rating ? ` · 市民评价：${t.rating === "satisfied" ? "满意" : "不满意"}` : ""),
-    t.status === "new" ? el("span", {class: "sla", "data-due": t.sla_due_at || ""}, slaText(t.sla_due_at)) : null);
+    t.status === "new" ? el("span", {class: "sla", "data-due": t.sla_due_at || ""}, slaText(t.sla_due_at)) : null]
+    .filter((node) => node !== null));
   $("transcript").replaceChildren(...t.transcript.map(line));
   $("messages").replaceChildren(...t.messages.map(line));
   const mine = t.assignee === me.name;
