@@ -5,18 +5,22 @@ RASA_VENV := .venv-rasa
 PIP_QUIET := --quiet --disable-pip-version-check
 CHART_JS := node_modules/chart.js/dist/chart.umd.min.js
 
-.PHONY: run test setup test-fast clean browser
+.PHONY: run test setup test-fast clean browser nginx miniprogram-test
 
 run: setup            ## set up everything, then serve the demo on the embedded defaults
 	$(VENV)/bin/govbot serve
 
-test: setup           ## set up everything, then run the whole test suite (slow tests included)
-	$(VENV)/bin/python -m pytest -m "" -v --timeout=1800
+test: setup           ## set up everything, then run the whole test suite (slow tests included) and the mini-program's
+	@status=0; $(VENV)/bin/python -m pytest -m "" -v --timeout=1800 || status=1; \
+	  $(MAKE) --no-print-directory miniprogram-test || status=1; exit $$status
+
+miniprogram-test:     ## the mini-program front end's unit tests (jest + miniprogram-simulate, from npm)
+	cd connectors/miniprogram && npm ci --no-audit --no-fund --loglevel=error && npm test
 
 test-fast: setup      ## the fast tests only (no Rasa training, browser or load)
 	$(VENV)/bin/python -m pytest -m "not slow"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed var/models/e5-small/modules.json browser $(CHART_JS)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed var/models/e5-small/modules.json browser nginx $(CHART_JS)
 
 $(VENV)/.installed: pyproject.toml
 	@echo "[setup] app virtualenv (.venv) …"
@@ -48,6 +52,11 @@ browser:              ## Debian's chromium for the browser tests (Playwright dri
 	@command -v chromium >/dev/null || (echo "[setup] installing chromium (apt) …" && \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  echo "warning: could not install chromium; browser tests will be skipped outside CI")
+
+nginx:                ## Debian's nginx for the distributed-mode test (started by the test itself, on loopback)
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || (echo "[setup] installing nginx (apt) …" && \
+	  (apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null) || \
+	  echo "warning: could not install nginx; the distributed-mode test will be skipped outside CI")
 
 clean:
 	rm -rf var models
