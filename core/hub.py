@@ -75,6 +75,7 @@ class Hub:
         client = aioredis.from_url(self.redis_url)
         pubsub = client.pubsub()
         await pubsub.psubscribe(CHANNEL_PREFIX + "*")
+        await pubsub.get_message(timeout=5)  # Redis confirms the subscription: from now on nothing is missed
         self._listener = asyncio.create_task(self._listen(client, pubsub))
 
     async def _listen(self, client: aioredis.Redis, pubsub: Any) -> None:

@@ -76,7 +76,7 @@ def start_processes(settings: Settings, model: Path) -> list[Process]:
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GOVBOT_PORT": str(settings.port), "RASA_PORT": str(settings.rasa_port),
            "GOVBOT_VAR_DIR": str(settings.var_dir), "DATABASE_URL": settings.database_url,
-           "REDIS_URL": settings.redis_url,
+           "REDIS_URL": settings.redis_url, "GOVBOT_HANDOFF_CONFIG": str(settings.handoff_config),
            "GOVBOT_EMBEDDING_MODEL": str(settings.embedding_model), "RASA_TOKEN": settings.rasa_token,
            **rasa_env(settings), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     for name, port in (("the app", settings.port), ("Rasa", settings.rasa_port)):

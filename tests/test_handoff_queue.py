@@ -206,3 +206,51 @@ def test_migration_0007_keeps_existing_tickets_and_builds_the_models_tables(tmp_
     with db.engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diffs if any(f"'{t}'" in repr(d) for t in HANDOFF_TABLES)] == []
+
+
+def _redis_up() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.redis
+def test_the_hub_carries_events_between_replicas_through_redis():
+    """What one replica publishes (from any thread) reaches a subscriber on another replica."""
+    import asyncio
+
+    from tests.conftest import need_service
+
+    need_service(_redis_up(), "Redis at 127.0.0.1:6379")
+
+    async def scenario() -> tuple[dict, dict]:
+        here, there = Hub("redis://127.0.0.1:6379/0"), Hub("redis://127.0.0.1:6379/0")
+        await here.start()
+        try:
+            async with here.subscribe("queue") as queue:
+                await asyncio.to_thread(there.publish, "queue", {"type": "ticket", "id": 7})
+                other = await asyncio.wait_for(queue.get(), 5)
+                here.publish("queue", {"type": "ticket", "id": 8})
+                own = await asyncio.wait_for(queue.get(), 5)
+                return other, own
+        finally:
+            await here.close()
+            await there.close()
+
+    assert asyncio.run(scenario()) == ({"type": "ticket", "id": 7}, {"type": "ticket", "id": 8})
+
+
+def test_the_in_process_hub_delivers_from_a_worker_thread():
+    import asyncio
+
+    async def scenario() -> dict:
+        hub = Hub()
+        async with hub.subscribe("conversation:x") as queue:
+            await asyncio.to_thread(hub.publish, "conversation:x", {"text": "您好"})
+            hub.publish("conversation:y", {"text": "not for x"})
+            return await asyncio.wait_for(queue.get(), 5)
+
+    assert asyncio.run(scenario()) == {"text": "您好"}
