@@ -113,21 +113,45 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_kb_import(args: argparse.Namespace) -> None:
+    """A replacing import shows what it would change first: it goes ahead after a `y` at the terminal,
+    or with --yes (scripts); --dry-run only shows."""
     from knowledge_base.transfer import import_file
+    from knowledge_base.workflow import WorkflowError
 
     svc = _services()
     path = Path(args.file)
     if not path.exists():
         raise SystemExit(f"no such file: {path}")
-    report = import_file(svc.kb, path.read_bytes(), path.name, args.actor, publish=not args.draft,
-                         skip_bad=args.skip_bad)
+    raw, publish = path.read_bytes(), not args.draft
+
+    def run(dry_run: bool):
+        try:
+            return import_file(svc.kb, raw, path.name, args.actor, publish=publish, skip_bad=args.skip_bad,
+                               replace=args.replace, dry_run=dry_run)
+        except WorkflowError as exc:
+            raise SystemExit(f"import refused: {exc}") from exc
+
+    ask_first = args.replace and not args.yes
+    report = run(dry_run=args.dry_run or ask_first)
     for e in report.errors:
         print(f"  {e}", file=sys.stderr)
     if report.errors and not args.skip_bad:
         raise SystemExit(f"import refused: {len(report.errors)} error(s), nothing written. Fix the rows above, "
                          "or pass --skip-bad to import only the valid rows.")
+    if args.dry_run or ask_first:
+        print(f"{path.name} ({report.kind}, {report.encoding}) would change the knowledge base so:")
+        print("\n".join(f"  {line}" for line in report.summary.lines()))
+        if args.dry_run:
+            print("dry run: nothing written")
+            return
+        if not sys.stdin.isatty():
+            raise SystemExit("nothing written: pass --yes to replace without asking (scripts)")
+        if input("replace the knowledge base so? [y/N] ").strip().lower() not in ("y", "yes"):
+            raise SystemExit("nothing written")
+        report = run(dry_run=False)
     state = "as drafts" if args.draft else "and published"
     print(f"imported {len(report.guides)} guide(s) {state} from {path.name} ({report.kind}, {report.encoding})")
+    print("\n".join(f"  {line}" for line in report.summary.lines()))
 
 
 def cmd_kb_export(args: argparse.Namespace) -> None:
@@ -251,6 +275,11 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("file")
     i.add_argument("--draft", action="store_true", help="import as drafts for review instead of publishing")
     i.add_argument("--skip-bad", action="store_true", help="import the valid rows, report the rest")
+    i.add_argument("--replace", action="store_true",
+                   help="the file is the whole knowledge base: archive every live guide it leaves out "
+                        "(shows what would change and asks first)")
+    i.add_argument("--yes", action="store_true", help="with --replace: do not ask (scripts)")
+    i.add_argument("--dry-run", action="store_true", help="show what the import would change; write nothing")
     i.add_argument("--actor", default="cli-import")
     i.set_defaults(fn=cmd_kb_import)
     x = kb.add_parser("export")

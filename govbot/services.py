@@ -18,7 +18,7 @@ from insight.gaps import GapMiner
 from core.settings import Settings
 from knowledge_base.live_index import LiveIndex, to_indexed_item
 from knowledge_base.schema import GuideData
-from knowledge_base.sample_data import load_sample_guides, load_synonyms
+from knowledge_base.sample_data import SAMPLE_LOADER, load_sample_aliases, load_sample_guides
 from knowledge_base.workflow import KnowledgeBase
 from retrieval.calibration import Calibration
 from retrieval.encoder import Encoder
@@ -44,8 +44,8 @@ class Services:
     @cached_property
     def kb(self) -> KnowledgeBase:
         kb = KnowledgeBase(self.db)
-        if kb.count() == 0 and self.settings.sample_kb:  # first start: load the sample knowledge base
-            kb.publish_directly(load_sample_guides(), actor="sample-loader", note="样例数据首次导入")
+        if kb.count() == 0 and self.settings.sample_kb:  # first start: the sample guides and their dictionary
+            kb.apply_import(load_sample_guides(), SAMPLE_LOADER, "样例数据首次导入", aliases=load_sample_aliases())
         return kb
 
     @cached_property
@@ -67,9 +67,9 @@ class Services:
                                 self.retrieval_config["clarify_threshold"])
 
     def new_retriever(self, calibration: Calibration | None = None) -> Retriever:
-        """An empty retriever sharing the encoder; without a calibration it uses the shipped one."""
-        aliases, typos = load_synonyms()
-        return Retriever(self.encoder, self.retrieval_config, Normalizer(aliases, typos), calibration)
+        """An empty retriever sharing the encoder, with the knowledge base's alias / typo dictionary; without
+        a calibration it uses the shipped one."""
+        return Retriever(self.encoder, self.retrieval_config, Normalizer(*self.kb.alias_dictionary()), calibration)
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -1,4 +1,5 @@
-"""Editor API under /api/v1/kb: guides, workflow, versions, audit, import/export, retrieval test box.
+"""Editor API under /api/v1/kb: guides, workflow, versions, audit, import/export (replace, dry run), the
+alias / typo dictionary, retrieval test box.
 
 Roles: editor (write drafts, submit), reviewer (also approve/reject/archive/rollback/publish imports),
 admin (everything; may approve their own draft, audited). Citizens and agents cannot write.
@@ -19,8 +20,8 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from core.auth import ApiUser, page_user, require
-from knowledge_base.models import Guide
-from knowledge_base.schema import GuideData
+from knowledge_base.models import Alias, Guide
+from knowledge_base.schema import AliasDoc, GuideData
 from knowledge_base.transfer import FORMATS, export, import_file
 from knowledge_base.workflow import KnowledgeBase, WorkflowError, validation_errors
 
@@ -219,18 +220,22 @@ IMPORT_FORM = {"requestBody": {"required": True, "content": {"multipart/form-dat
     "type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary"},
         "publish": {"type": "boolean", "default": True},
-        "skip_bad": {"type": "boolean", "default": False}}}}}}}
+        "skip_bad": {"type": "boolean", "default": False},
+        "replace": {"type": "boolean", "default": False},
+        "dry_run": {"type": "boolean", "default": False}}}}}}}
 
 
 @router.post("/import", openapi_extra=IMPORT_FORM)
 async def import_guides(request: Request, user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
-    """Multipart `file` (+ `publish`, `skip_bad`). The body is read only after authentication, up to
+    """Multipart `file` (+ `publish`, `skip_bad`, `replace`, `dry_run`). `replace=true` (reviewers) also
+    archives every live guide the file leaves out; `dry_run=true` answers what would be added, changed
+    and archived, and writes nothing. The body is read only after authentication, up to
     GOVBOT_IMPORT_MAX_BYTES (413 beyond); parsing and writing run off the event loop."""
     limit = request.app.state.services.settings.import_max_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD_BYTES:
         raise _too_large(limit)  # refused before reading a byte of the body
-    async with _bounded_request(request, limit + FORM_OVERHEAD_BYTES).form(max_files=1, max_fields=5) as form:
+    async with _bounded_request(request, limit + FORM_OVERHEAD_BYTES).form(max_files=1, max_fields=6) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise HTTPException(422, detail="缺少上传文件（表单字段 file）/ missing the multipart field file")
@@ -238,14 +243,44 @@ async def import_guides(request: Request, user: ApiUser = Depends(EDITORS)) -> d
             raise _too_large(limit)
         raw, filename = await upload.read(), upload.filename or "upload"
         publish, skip_bad = _flag(form.get("publish"), "publish", True), _flag(form.get("skip_bad"), "skip_bad", False)
-    if publish and user.role not in ("reviewer", "admin"):
-        raise HTTPException(403, detail="编辑只能导入为草稿（publish=false）；直接发布需要审核员 / editors import as drafts")
-    report = await run_in_threadpool(_run, import_file, _kb(request), raw, filename, user.name, publish, skip_bad)
-    body = {"imported": len(report.guides) if (report.ok or skip_bad) else 0, "kind": report.kind,
-            "encoding": report.encoding, "errors": [vars(e) for e in report.errors]}
+        replace, dry_run = _flag(form.get("replace"), "replace", False), _flag(form.get("dry_run"), "dry_run", False)
+    if (publish or replace) and not dry_run and user.role not in ("reviewer", "admin"):
+        raise HTTPException(403, detail="编辑只能导入为草稿（publish=false）；直接发布或替换需要审核员 / editors import as drafts")
+    report = await run_in_threadpool(_run, import_file, _kb(request), raw, filename, user.name, publish, skip_bad,
+                                     replace, dry_run)
+    body = {"imported": len(report.guides) if report.written else 0, "kind": report.kind, "dry_run": dry_run,
+            "encoding": report.encoding, "summary": vars(report.summary), "errors": [vars(e) for e in report.errors]}
     if report.errors and not skip_bad:
         raise HTTPException(422, detail={"message": f"导入未执行：发现 {len(report.errors)} 处错误，文件未写入", **body})
     return body
+
+
+def _alias_out(a: Alias) -> dict[str, Any]:
+    return {"term": a.term, "canonical": a.canonical, "kind": a.kind, "created_by": a.created_by,
+            "created_at": a.created_at.isoformat()}
+
+
+@router.get("/aliases")
+def list_aliases(request: Request, user: ApiUser = Depends(EDITORS)) -> list[dict[str, Any]]:
+    """The alias / typo dictionary retrieval rewrites questions with (colloquial name → the guides' wording)."""
+    return [_alias_out(a) for a in _kb(request).aliases()]
+
+
+@router.post("/aliases", status_code=201)
+def add_alias(body: dict[str, Any], request: Request, user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
+    """`{"term", "canonical", "kind": "alias"|"typo"}`; live in every process within about a second (audited)."""
+    try:
+        entry = AliasDoc.model_validate(body)
+    except ValidationError as exc:
+        raise HTTPException(422, detail={"message": "词条校验未通过 / the entry is invalid",
+                                         "errors": validation_errors(exc)}) from exc
+    return _alias_out(_run(_kb(request).add_alias, entry, user.name))
+
+
+@router.delete("/aliases/{term}", status_code=204)
+def remove_alias(term: str, request: Request, user: ApiUser = Depends(EDITORS)) -> Response:
+    _run(_kb(request).remove_alias, term, user.name)
+    return Response(status_code=204)
 
 
 @router.get("/export")

@@ -57,3 +57,16 @@ class AuditEvent(Base):
     code: Mapped[str] = mapped_column(String(40), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
 
+
+
+class Alias(Base):
+    """One entry of the query dictionary editors keep: a colloquial name (`alias`) or a common misspelling
+    (`typo`) and the wording the guides use. Retrieval rewrites `term` into `canonical` before searching."""
+
+    __tablename__ = "kb_aliases"
+
+    term: Mapped[str] = mapped_column(String(80), primary_key=True)
+    canonical: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(8), default="alias")  # alias | typo
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

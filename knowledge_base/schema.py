@@ -5,7 +5,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 ATTRIBUTES = ("materials", "fee", "time_limit", "location", "office_hours", "phone", "conditions", "online", "steps")
@@ -100,3 +100,44 @@ class GuideData(_Doc):
 
 
 GuideStatus = Literal["draft", "in_review", "published", "archived"]
+
+
+AliasKind = Literal["alias", "typo"]
+
+
+class AliasDoc(_Doc):
+    """One entry of the query dictionary: a colloquial name or a misspelling, and the guides' wording."""
+
+    term: str = Field(min_length=1, max_length=80)
+    canonical: str = Field(min_length=1, max_length=80)
+    kind: AliasKind = "alias"
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, v: object) -> object:
+        return {"": "alias", "别名": "alias", "错别字": "typo"}.get(v, v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _not_circular(self) -> "AliasDoc":
+        if self.term == self.canonical:
+            raise ValueError("别名与规范说法相同，无需收录 / the term equals its canonical wording")
+        if self.term in self.canonical:
+            raise ValueError(f"“{self.term}”是“{self.canonical}”的一部分，替换后会重复叠加，请改用更完整的说法 / "
+                             "the term must not be part of its canonical wording")
+        return self
+
+
+def dictionary_problems(entries: list[AliasDoc]) -> list[tuple[int, str, str]]:
+    """Entries that cannot stand together, as (index, field, reason): a term listed twice, or a term that is
+    another entry's canonical wording (the two would undo or chain each other)."""
+    problems, first = [], {}
+    canonicals = {e.canonical: e.term for e in entries}
+    for i, e in enumerate(entries):
+        if e.term in first:
+            problems.append((i, "term", f"“{e.term}”重复（与第 {first[e.term] + 1} 条相同）/ listed twice"))
+            continue
+        first[e.term] = i
+        if e.term in canonicals:
+            problems.append((i, "term", f"“{e.term}”是“{canonicals[e.term]}”的规范说法，不能再作为别名 / "
+                                        "the term is the canonical wording of another entry"))
+    return problems

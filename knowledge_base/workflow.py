@@ -24,9 +24,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from core.db import Database
 from core.clock import utcnow
-from knowledge_base.models import AuditEvent, Guide, GuideVersion
-from knowledge_base.schema import GuideData
+from knowledge_base.models import Alias, AuditEvent, Guide, GuideVersion
+from knowledge_base.schema import AliasDoc, GuideData, dictionary_problems
 
+ALIAS_LOG_CODE = "ALIASES"  # the audit-log code of dictionary changes (guide codes always have a dash)
 ROLES_THAT_EDIT = {"editor", "reviewer", "admin"}
 ROLES_THAT_REVIEW = {"reviewer", "admin"}
 
@@ -178,12 +179,6 @@ class KnowledgeBase:
         with self._writing() as s:
             return self._save(s, data, actor, create_only, revision)
 
-    def save_drafts(self, items: list[GuideData], actor: str) -> None:
-        """Import as drafts: every guide in ONE transaction (all or nothing)."""
-        with self._writing() as s:
-            for data in items:
-                self._save(s, data, actor)
-
     def _save(self, s: Session, data: GuideData, actor: str, create_only: bool = False,
               revision: int | None = None) -> Guide:
         doc = data.model_dump(mode="json")
@@ -280,28 +275,111 @@ class KnowledgeBase:
             guide = self._load(s, code)
             if guide.status == "archived":
                 raise WorkflowError("该事项已归档 / the guide is already archived")
-            withdrawn = f"withdrew v{guide.live_version}" if guide.live_version else ""
-            guide.status, guide.live_version = "archived", None
-            guide.updated_by, guide.updated_at = actor, utcnow()
-            self._log(s, actor, "archive", guide.code, withdrawn)
+            self._archive(s, guide, actor)
             return guide
 
+    def _archive(self, s: Session, guide: Guide, actor: str, note: str = "") -> None:
+        withdrawn = f"withdrew v{guide.live_version}" if guide.live_version else ""
+        guide.status, guide.live_version = "archived", None
+        guide.updated_by, guide.updated_at = actor, utcnow()
+        self._log(s, actor, "archive", guide.code, f"{withdrawn} {note}".strip())
+
     def publish_directly(self, items: list[GuideData], actor: str, note: str) -> list[GuideData]:
-        """Import and first load: write and publish many guides in ONE transaction (all or nothing).
-        A guide in review is refused (its draft would be overwritten)."""
-        published = []
+        """First load and tests: write and publish many guides in ONE transaction (all or nothing)."""
+        return self.apply_import(items, actor, note)
+
+    def apply_import(self, items: list[GuideData], actor: str, note: str, publish: bool = True,
+                     archive: list[str] | tuple[str, ...] = (), aliases: list[AliasDoc] | None = None,
+                     replace_aliases: bool = False) -> list[GuideData]:
+        """An import in ONE transaction (all or nothing): publish the guides (or save them as drafts), archive
+        the live guides a replacing file leaves out, and set the dictionary entries it carries (all of the
+        dictionary with `replace_aliases`). A guide whose live content is already what the file says gets no
+        new version. A guide in review is refused (its draft would be overwritten, or archived).
+        Returns the guides published or saved."""
+        written = []
         with self._writing() as s:
+            live = dict(s.execute(select(GuideVersion.code, GuideVersion.data).join(
+                Guide, (Guide.code == GuideVersion.code) & (Guide.live_version == GuideVersion.version))).all())
             for data in items:
-                guide = s.get(Guide, data.code)
+                guide, doc = s.get(Guide, data.code), data.model_dump(mode="json")
+                if guide is not None and guide.status == "in_review":
+                    raise WorkflowError(f"事项 {data.code} 正在审核，不能导入覆盖 / guide {data.code} is in review")
+                if not publish:
+                    written.append(GuideData.model_validate(self._save(s, data, actor).draft))
+                    continue
                 if guide is None:
                     guide = Guide(code=data.code, title=data.title, status="draft", updated_by=actor,
-                                  edited_by=actor, draft=data.model_dump(mode="json"))
+                                  edited_by=actor, draft=doc)
                     s.add(guide)
                     s.flush()
-                elif guide.status == "in_review":
-                    raise WorkflowError(f"事项 {data.code} 正在审核，不能导入覆盖 / guide {data.code} is in review")
-                published.append(self._publish(s, guide, data.model_dump(mode="json"), actor, note))
-        return published
+                elif guide.status == "published" and live.get(data.code) == doc:
+                    continue  # already live as it is
+                written.append(self._publish(s, guide, doc, actor, note))
+            for code in archive:
+                guide = self._load(s, code)
+                if guide.status == "in_review":
+                    raise WorkflowError(f"事项 {code} 正在审核，不能归档 / guide {code} is in review")
+                self._archive(s, guide, actor, note)
+            if aliases is not None:
+                self._import_aliases(s, aliases, actor, replace_aliases, note)
+        return written
+
+    # ---- the alias / typo dictionary --------------------------------------------------------------
+    def aliases(self) -> list[Alias]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Alias).order_by(Alias.kind, Alias.term)))
+
+    def alias_dictionary(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(aliases, typos) as the normaliser takes them."""
+        entries = self.aliases()
+        return ({a.term: a.canonical for a in entries if a.kind == "alias"},
+                {a.term: a.canonical for a in entries if a.kind == "typo"})
+
+    def last_alias_change(self) -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.code == ALIAS_LOG_CODE)) or 0
+
+    def add_alias(self, entry: AliasDoc, actor: str) -> Alias:
+        with self._writing() as s:
+            existing = s.get(Alias, entry.term)
+            if existing is not None:
+                raise WorkflowError(f"“{entry.term}”已在词典中（→ {existing.canonical}），如需修改请先删除 / "
+                                    f"{entry.term} is already in the dictionary")
+            current = [AliasDoc(term=a.term, canonical=a.canonical, kind=a.kind) for a in s.scalars(select(Alias))]
+            added = dictionary_problems([*current, entry])
+            if len(added) > len(dictionary_problems(current)):
+                raise WorkflowError(added[-1][2], 422)
+            alias = Alias(term=entry.term, canonical=entry.canonical, kind=entry.kind, created_by=actor)
+            s.add(alias)
+            self._log(s, actor, "alias_add", ALIAS_LOG_CODE, f"{entry.term} → {entry.canonical} ({entry.kind})")
+            return alias
+
+    def remove_alias(self, term: str, actor: str) -> None:
+        with self._writing() as s:
+            alias = s.get(Alias, term)
+            if alias is None:
+                raise WorkflowError(f"词典中没有“{term}” / {term} is not in the dictionary", 404)
+            s.delete(alias)
+            self._log(s, actor, "alias_remove", ALIAS_LOG_CODE, f"{alias.term} → {alias.canonical} ({alias.kind})")
+
+    def _import_aliases(self, s: Session, entries: list[AliasDoc], actor: str, replace: bool, note: str) -> None:
+        current = {a.term: a for a in s.scalars(select(Alias))}
+        added = changed = removed = 0
+        for e in entries:
+            alias = current.pop(e.term, None)
+            if alias is None:
+                s.add(Alias(term=e.term, canonical=e.canonical, kind=e.kind, created_by=actor))
+                added += 1
+            elif (alias.canonical, alias.kind) != (e.canonical, e.kind):
+                alias.canonical, alias.kind, alias.created_by, alias.created_at = e.canonical, e.kind, actor, utcnow()
+                changed += 1
+        if replace:
+            for alias in current.values():
+                s.delete(alias)
+                removed += 1
+        if added or changed or removed:
+            self._log(s, actor, "aliases_import", ALIAS_LOG_CODE,
+                      f"+{added} ~{changed} -{removed} {note}".strip())
 
 
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:

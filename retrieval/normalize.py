@@ -26,25 +26,27 @@ def _pinyin_key(text: str) -> str:
 
 @dataclass
 class Normalizer:
-    """Editors maintain `aliases` (俗称 → 规范说法) and `typos` in the knowledge base's synonym file;
+    """Editors maintain `aliases` (俗称 → 规范说法) and `typos` in the knowledge base's dictionary;
     `vocabulary` (words of the guides) drives homophone repair for typos nobody listed."""
 
     aliases: dict[str, str] = field(default_factory=dict)
     typos: dict[str, str] = field(default_factory=dict)
     vocabulary: set[str] = field(default_factory=set)
     _by_pinyin: dict[str, str] = field(default_factory=dict, init=False, repr=False)
-    _replace: re.Pattern | None = field(default=None, init=False, repr=False)
+    _rewrite: tuple[dict[str, str], re.Pattern] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.set_vocabulary(self.vocabulary)
         self.set_dictionary(self.aliases, self.typos)
 
     def set_dictionary(self, aliases: dict[str, str], typos: dict[str, str]) -> None:
+        """Also while questions are being normalised (editors change the dictionary on a live server): the
+        mapping and its pattern are swapped together, in one assignment."""
         self.aliases, self.typos = dict(aliases), dict(typos)
         mapping = {self.basic(k): v for k, v in {**self.aliases, **self.typos}.items() if k}
-        self._mapping = {k: v for k, v in mapping.items() if k and k != v}
-        keys = sorted(self._mapping, key=len, reverse=True)  # longest first: 医保码 before 医保
-        self._replace = re.compile("|".join(map(re.escape, keys))) if keys else None
+        mapping = {k: v for k, v in mapping.items() if k and k != v}
+        keys = sorted(mapping, key=len, reverse=True)  # longest first: 医保码 before 医保
+        self._rewrite = (mapping, re.compile("|".join(map(re.escape, keys)))) if keys else None
 
     def set_vocabulary(self, words: set[str]) -> None:
         self.vocabulary = {w for w in words if len(w) >= 2 and _HAN_RUN.fullmatch(w)}
@@ -82,6 +84,8 @@ class Normalizer:
 
     def __call__(self, text: str) -> str:
         text = self.basic(text)
-        if self._replace is not None:
-            text = self._replace.sub(lambda m: self._mapping[m.group(0)], text)
+        rewrite = self._rewrite
+        if rewrite is not None:
+            mapping, pattern = rewrite
+            text = pattern.sub(lambda m: mapping[m.group(0)], text)
         return self._repair_homophones(text)
