@@ -1,11 +1,21 @@
-"""Logging for the app and the CLI: one format, and a filter that masks personal data in every record."""
+"""Logging for the app and the CLI: text or JSON lines carrying the request id, and a filter that masks personal
+data in every record."""
 from __future__ import annotations
 
+import contextvars
+import datetime as dt
+import json
 import logging
+import re
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.masking import mask_personal_data
 
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+_GIVEN_ID = re.compile(r"^[\w.-]{1,64}$")  # an id from nginx ($request_id) or another proxy; else a new one
 
 
 class MaskingFilter(logging.Filter):
@@ -52,13 +62,63 @@ def install_masking_filter() -> None:
             handler.addFilter(_FILTER)
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Root logs to stderr in LOG_FORMAT unless something (uvicorn, pytest) configured handlers already;
-    then every handler masks. Safe to call more than once."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message, the request's id, the traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if request_id := REQUEST_ID.get():
+            entry["request_id"] = request_id
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class RequestId:
+    """ASGI middleware: every request (and WebSocket) gets an id, taken from X-Request-Id when a proxy set a
+    sane one, else new; it is in every log line written while serving it and in the response's X-Request-Id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _GIVEN_ID.match(given) else uuid.uuid4().hex
+        token = REQUEST_ID.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+
+# uvicorn's own loggers have their own handlers; in JSON mode they write JSON lines too
+_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def setup_logging(level: int = logging.INFO, fmt: str = "text") -> None:
+    """Root logs to stderr (LOG_FORMAT, or JSON lines with fmt="json") unless something (uvicorn, pytest)
+    configured root handlers already; then every handler masks. Safe to call more than once."""
     root = logging.getLogger()
+    formatter = JsonFormatter() if fmt == "json" else logging.Formatter(LOG_FORMAT)
     if not root.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.setFormatter(formatter)
         root.addHandler(handler)
         root.setLevel(level)
+    if fmt == "json":
+        for name in _SERVER_LOGGERS:
+            for handler in logging.getLogger(name).handlers:
+                handler.setFormatter(formatter)
     install_masking_filter()

@@ -58,7 +58,7 @@ class Settings:
     # the edge (connectors/edge.py): citizen messages per minute per sender and per client IP, request bodies
     rate_per_sender: int = field(default_factory=lambda: int(_env("GOVBOT_RATE_PER_SENDER", "30")))
     rate_per_ip: int = field(default_factory=lambda: int(_env("GOVBOT_RATE_PER_IP", "120")))
-    max_request_bytes: int = field(default_factory=lambda: int(_env("GOVBOT_MAX_REQUEST_BYTES", str(64 * 1024))))
+    max_request_bytes: int = field(default_factory=lambda: int(_env("GOVBOT_MAX_REQUEST_BYTES", str(1024 * 1024))))
     # origins allowed to call the API from a browser (comma-separated); none by default (same origin only)
     cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         o.strip() for o in _env("GOVBOT_CORS_ORIGINS", "").split(",") if o.strip()))

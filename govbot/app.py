@@ -1,6 +1,7 @@
 """The FastAPI app: mounts the chat API and page, the action webhook, the editor API and page."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,8 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from bot.actions.server import router as actions_router
 from bot.gateway import Gateway
 from bot.rasa_client import RasaClient
-from connectors import errors, web_chat, wechat_api, wechat_miniprogram, wechat_official
-from connectors.security_headers import SecurityHeaders
+from connectors import edge, errors, ops, web_chat, wechat_api, wechat_miniprogram, wechat_official
 from connectors.wechat_channel import WeChat
 from connectors.wechat_handoff import WeChatAgentReplies
 from core import signin
@@ -28,7 +28,7 @@ log = logging.getLogger("govbot.app")
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
-    setup_logging()  # every handler masks personal data (uvicorn's included)
+    setup_logging(fmt=settings.log_format)  # every handler masks personal data (uvicorn's included)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -38,12 +38,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         rasa = RasaClient(settings.rasa_url, settings.rasa_token)
         app.state.services = svc
         app.state.gateway = Gateway(svc.conversations, rasa)
+        ops.meter_turns(app.state.gateway)
+        rasa_watch = asyncio.create_task(ops.watch_rasa(lambda: app.state.gateway.rasa))
         app.state.wechat = WeChat(settings, svc.db)
         wechat_replies = WeChatAgentReplies(app.state.wechat, svc.db)
         svc.desk.deliveries.register(wechat_replies)  # agents' replies to WeChat citizens
         await svc.hub.start()
         log.info("ready: %d items indexed", len(svc.retriever))
         yield
+        rasa_watch.cancel()
         svc.desk.deliveries.unregister(wechat_replies)
         await svc.hub.close()
         await app.state.wechat.close()  # lets answers still on their way to WeChat go out
@@ -52,8 +55,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app = FastAPI(title="政务通 GovBot", version="0.1.0", lifespan=lifespan)
     errors.install(app)
-    app.add_middleware(SecurityHeaders, chat_frame_ancestors=settings.chat_frame_ancestors)
+    edge.install(app, settings)  # request ids, metrics, CORS, security headers, size and rate limits
     app.include_router(web_chat.router)
+    app.include_router(ops.router)
     app.include_router(actions_router)
     app.include_router(kb_api.router)
     app.include_router(kb_api.pages)
