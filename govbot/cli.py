@@ -232,6 +232,18 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"written {args.output}")
 
 
+def cmd_purge(args: argparse.Namespace) -> None:
+    from govbot.retention import parse_age, purge
+
+    try:
+        age = parse_age(args.older_than)
+    except ValueError as exc:
+        raise SystemExit(f"--older-than: {exc}") from exc
+    settings = get_settings()
+    removed = purge(_services().db, settings.tracker_url, age)
+    print(f"removed (older than {age.days} days): " + ", ".join(f"{n} {what}" for what, n in removed.items()))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="govbot", description="政务通 GovBot: government-service chatbot")
     sub = p.add_subparsers(dest="command", required=True)
@@ -270,6 +282,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--to", help="last day (YYYY-MM-DD, local time; default today)")
     r.add_argument("--output", "-o", required=True, help="FILE.html")
     r.set_defaults(fn=cmd_report)
+    pg = sub.add_parser("purge", help="data retention: delete turns, conversations, closed tickets, past "
+                                      "appointments and Rasa conversations older than a period")
+    pg.add_argument("--older-than", required=True, help="e.g. 180d (days) or 26w (weeks)")
+    pg.set_defaults(fn=cmd_purge)
     kb = sub.add_parser("kb", help="knowledge base import/export").add_subparsers(dest="kb", required=True)
     i = kb.add_parser("import")
     i.add_argument("file")
