@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.rasa_client import RasaUnavailable
+from connectors.wechat_channel import hot_questions
+from connectors.wechat_miniprogram import SENDER_PREFIX, token_owns
 from handoff.api import same_origin
 from handoff.delivery import conversation_topic
 from handoff.tickets import HandoffError
@@ -66,6 +68,8 @@ class ChatResponse(BaseModel):
 
 @router.post("/api/v1/chat", response_model=ChatResponse, response_model_exclude_none=True)
 async def chat(req: ChatRequest, request: Request, response: Response) -> dict:
+    if req.sender_id.startswith(SENDER_PREFIX) and not await run_in_threadpool(token_owns, request, req.sender_id):
+        raise HTTPException(401, detail="请先在小程序中登录后再发送消息。")
     conversations = request.app.state.services.conversations
     secret = await run_in_threadpool(conversations.start_session, req.sender_id, req.channel)
     if secret is not None:  # the conversation's first message: this browser owns it
@@ -77,8 +81,14 @@ async def chat(req: ChatRequest, request: Request, response: Response) -> dict:
         raise HTTPException(503, detail="对话服务暂时不可用，请稍后再试或拨打12345热线。") from exc
 
 
-def _owner(request: Request | WebSocket, sender_id: str) -> bool:
-    return request.app.state.services.conversations.owned_by(sender_id, request.cookies.get(CHAT_COOKIE))
+def _owner(request: Request | WebSocket, sender_id: str) -> str | None:
+    """How the caller proves the conversation is theirs: its browser's cookie, or the signed-in mini-program
+    user's bearer token; None when it cannot."""
+    if token_owns(request, sender_id):
+        return "token"
+    if request.app.state.services.conversations.owned_by(sender_id, request.cookies.get(CHAT_COOKIE)):
+        return "cookie"
+    return None
 
 
 NOT_YOURS = "只能查看本浏览器发起的对话 / only the browser that started this conversation may read it"
@@ -115,7 +125,7 @@ def rate_human_service(sender_id: str, body: RatingRequest, request: Request) ->
 async def conversation_socket(ws: WebSocket, sender_id: str) -> None:
     """Agent messages and hand-off notices for this conversation, live."""
     owner = await run_in_threadpool(_owner, ws, sender_id)
-    if not owner or not same_origin(ws):
+    if owner is None or (owner == "cookie" and not same_origin(ws)):  # a bearer token is no ambient credential
         await ws.close(code=4403)
         return
     await ws.accept()
@@ -135,6 +145,12 @@ async def conversation_socket(ws: WebSocket, sender_id: str) -> None:
             closed.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                 await closed
+
+
+@router.get("/api/v1/hot-questions")
+def hot(request: Request) -> dict:
+    """What citizens ask most lately, for the chips on an empty chat."""
+    return {"questions": hot_questions(request.app.state.services)}
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

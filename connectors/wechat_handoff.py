@@ -10,6 +10,7 @@ import httpx
 from connectors.models import ChannelIdentity
 from connectors.wechat_api import Outbox, WeChatApi, WeChatError
 from connectors.wechat_channel import WeChat
+from connectors.wechat_miniprogram import SENDER_PREFIX
 from core.clock import utcnow
 from core.db import Database
 from handoff.delivery import Delivered
@@ -35,6 +36,8 @@ class WeChatAgentReplies:
         with self.db.session() as s:
             identity = s.get(ChannelIdentity, sender_id)
         if identity is None:
+            if sender_id.startswith(SENDER_PREFIX):  # never wrote to customer service: the mini-program's page
+                return Delivered("websocket")      # itself, which the hub's push has reached
             return Delivered("wechat", False, "找不到该微信用户 / unknown WeChat user")
         last = identity.last_inbound_at if identity.last_inbound_at.tzinfo else \
             identity.last_inbound_at.replace(tzinfo=dt.timezone.utc)

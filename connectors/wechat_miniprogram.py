@@ -12,7 +12,7 @@ import secrets
 import time
 
 import httpx
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, WebSocket
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import delete
@@ -24,6 +24,7 @@ from core.db import Database
 
 SESSION_TTL_S = 7 * 24 * 3600
 ACK = "success"
+SENDER_PREFIX = "wx-mp:"  # the mini-program user's conversation: pushes and the front end share it
 # jscode2session errcodes a citizen can cause (a stale or reused code) vs. WeChat's rate limit
 BAD_CODE = {40029, 40163, 40226}
 RATE_LIMITED = {45011}
@@ -81,6 +82,16 @@ class MiniProgramSessions:
             return row.openid if row and row.expires_at > time.time() else None
 
 
+def token_owns(request: Request | WebSocket, sender_id: str) -> bool:
+    """Whether the caller is the signed-in mini-program user of this conversation: `Authorization: Bearer
+    <session token>` whose openid is the `wx-mp:<openid>` conversation's (mini-programs keep no cookies)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token or not sender_id.startswith(SENDER_PREFIX):
+        return False
+    openid = MiniProgramSessions(request.app.state.services.db).openid(token.strip())
+    return openid is not None and sender_id == SENDER_PREFIX + openid
+
+
 class LoginRequest(BaseModel):
     code: str = Field(min_length=1, max_length=128, pattern=r"^[\w-]+$")
 
@@ -107,4 +118,4 @@ async def login(req: LoginRequest, request: Request) -> dict:
     except httpx.HTTPError as exc:
         raise HTTPException(503, detail="暂时无法连接微信登录服务，请稍后再试。") from exc
     token = MiniProgramSessions(request.app.state.services.db).start(openid)
-    return {"token": token, "expires_in": SESSION_TTL_S, "sender_id": f"wx-mp:{openid}"}
+    return {"token": token, "expires_in": SESSION_TTL_S, "sender_id": SENDER_PREFIX + openid}
