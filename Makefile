@@ -5,7 +5,7 @@ RASA_VENV := .venv-rasa
 PIP_QUIET := --quiet --disable-pip-version-check
 CHART_JS := node_modules/chart.js/dist/chart.umd.min.js
 
-.PHONY: run test setup test-fast clean browser nginx nginx miniprogram-test
+.PHONY: run test setup test-fast clean browser nginx miniprogram-test
 
 run: setup            ## set up everything, then serve the demo on the embedded defaults
 	$(VENV)/bin/govbot serve
@@ -52,11 +52,6 @@ browser:              ## Debian's chromium for the browser tests (Playwright dri
 	@command -v chromium >/dev/null || (echo "[setup] installing chromium (apt) …" && \
 	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
 	  echo "warning: could not install chromium; browser tests will be skipped outside CI")
-
-nginx:                ## Debian's nginx for the distributed-mode test (started by the test itself, on loopback)
-	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || (echo "[setup] installing nginx (apt) …" && \
-	  (apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null) || \
-	  echo "warning: could not install nginx; the distributed-mode test will be skipped outside CI")
 
 nginx:                ## Debian's nginx for the distributed-mode test (started by the test itself, on loopback)
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || (echo "[setup] installing nginx (apt) …" && \
