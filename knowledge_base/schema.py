@@ -5,7 +5,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 ATTRIBUTES = ("materials", "fee", "time_limit", "location", "office_hours", "phone", "conditions", "online", "steps")
@@ -81,6 +81,14 @@ class GuideData(_Doc):
     @classmethod
     def _phone(cls, v: object) -> object:
         return str(v) if isinstance(v, int) else v
+
+    @field_validator("valid_to")
+    @classmethod
+    def _period(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("valid_from")
+        if v is not None and start is not None and v < start:
+            raise ValueError(f"有效期止（{v}）早于有效期起（{start}）/ valid_to is before valid_from")
+        return v
 
     def is_valid_on(self, day: dt.date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)

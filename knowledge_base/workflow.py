@@ -382,6 +382,22 @@ class KnowledgeBase:
                       f"+{added} ~{changed} -{removed} {note}".strip())
 
 
+_REASONS_ZH = {  # pydantic error type → what an editor reads (the English message follows)
+    "missing": "必填", "string_too_short": "不能为空", "string_too_long": "内容过长", "extra_forbidden": "未知字段",
+    "greater_than_equal": "不能小于 {ge}", "int_parsing": "应为整数", "int_from_float": "应为整数",
+    "date_parsing": "日期格式应为 2025-01-31", "date_from_datetime_parsing": "日期格式应为 2025-01-31",
+    "literal_error": "应为 {expected} 之一", "list_type": "应为列表", "string_type": "应为文字",
+}
+
+
+def _reason(e: dict[str, Any]) -> str:
+    if e["type"] == "value_error":  # our validators' messages are Chinese / English already
+        return str(e["msg"]).removeprefix("Value error, ")
+    zh = _REASONS_ZH.get(e["type"])
+    return f"{zh.format(**e.get('ctx', {}))} / {e['msg']}" if zh else e["msg"]
+
+
 def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
-    """Pydantic errors as (field, reason) pairs for API answers and import reports."""
-    return [{"field": ".".join(str(p) for p in e["loc"]) or "(document)", "reason": e["msg"]} for e in exc.errors()]
+    """Pydantic errors as (field, reason) pairs for API answers and import reports, the reason in Chinese
+    first."""
+    return [{"field": ".".join(str(p) for p in e["loc"]) or "(document)", "reason": _reason(e)} for e in exc.errors()]
