@@ -210,3 +210,6 @@ def test_the_dictionary_tab_adds_and_removes_an_alias(app_server, browser):
     page.locator("#alias-rows tr button.remove").click()
     expect(page.locator("#alias-msg")).to_contain_text("已删除", timeout=30000)
     assert all(a["term"] != "出生纸" for a in app_server.get("/api/v1/kb/aliases").json())
+    page.click("#tabs button[data-tab=calibration]")
+    expect(page.locator("#calibration")).to_contain_text("使用中", timeout=30000)
+    page.screenshot(path=str(ARTIFACTS / "editor-calibration.png"), full_page=True)

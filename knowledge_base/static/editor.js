@@ -44,6 +44,8 @@ async function call(url, opts = {}) {
   return body;
 }
 const api = (path, opts) => call("/api/v1/kb" + path, opts);
+const when = (iso) => new Date(iso).toLocaleString("zh-CN", {hour12: false, year: "numeric", month: "2-digit",
+  day: "2-digit", hour: "2-digit", minute: "2-digit"});  // the operator's local time, not UTC
 const zh = (reason) => String(reason).split(" / ")[0];  // the Chinese half of "中文 / English"
 
 function explain(e) {
@@ -164,7 +166,7 @@ function showErrors(errors) {
 
 function describe(g) {
   return `${g.code} · ${STATUS[g.status] || g.status} · 线上版本 ${g.live_version ? "v" + g.live_version : "无"} · ` +
-    `${g.updated_by} 于 ${g.updated_at.slice(0, 16).replace("T", " ")} 修改` + (g.review_comment ? ` · 审核意见：${g.review_comment}` : "");
+    `${g.updated_by} 于 ${when(g.updated_at)} 修改` + (g.review_comment ? ` · 审核意见：${g.review_comment}` : "");
 }
 
 async function openGuide(code) {
@@ -427,7 +429,7 @@ async function history() {
     for (const v of versions.reverse()) {
       const diffBox = el("div", {class: "diff", hidden: true});
       const row = el("div", {class: "version"},
-        el("span", {textContent: `v${v.version} · ${v.published_by} · ${v.published_at.slice(0, 16).replace("T", " ")} ${v.note}`}),
+        el("span", {textContent: `v${v.version} · ${v.published_by} · ${when(v.published_at)} ${v.note}`}),
         v.version > 1 ? el("button", {type: "button", class: "secondary", textContent: "与上一版对比", onclick: async () => {
           const [a, b] = await Promise.all([api(`/guides/${current.code}/versions/${v.version - 1}`), api(`/guides/${current.code}/versions/${v.version}`)]);
           renderDiff(diffBox, a, b);
@@ -455,7 +457,7 @@ function renderAliases() {
   const shown = aliases.filter((a) => !f || a.term.includes(f) || a.canonical.includes(f));
   clear($("alias-rows")).append(...shown.map((a) => el("tr", {},
     el("td", {textContent: a.term}), el("td", {textContent: a.canonical}), el("td", {textContent: KIND[a.kind] || a.kind}),
-    el("td", {textContent: a.created_by}), el("td", {textContent: a.created_at.slice(0, 10)}),
+    el("td", {textContent: a.created_by}), el("td", {textContent: when(a.created_at)}),
     el("td", {}, el("button", {type: "button", class: "remove", textContent: "删除", onclick: () => removeAlias(a.term)})))));
 }
 async function addAlias(event) {
@@ -487,6 +489,7 @@ async function removeAlias(term) {
 // ---- the calibration in use -----------------------------------------------------------------------
 const FIGURES = {fitted_at: "拟合时间", answer_rate: "直接回答率", wrong_answers: "答错率", oos_answered: "超范围问题被回答率",
   answer_threshold: "回答阈值", clarify_threshold: "澄清阈值", cases: "用于拟合的问法数", items: "事项数",
+  in_scope: "范围内问法数", out_of_scope: "范围外问法数", prior: "先验", seconds: "拟合用时（秒）", dev_cases: "开发集问法数",
   fitted_on: "拟合所用数据", dev_correct_answers: "开发集答对率", dev_wrong_answers: "开发集答错率", dev_oos_answered: "开发集超范围被回答率"};
 async function loadCalibration() {
   try {
@@ -499,7 +502,7 @@ async function loadCalibration() {
     for (const [k, v] of Object.entries(c.fit || {})) {
       if (typeof v === "object" || k === "fingerprint") continue;
       const shown = typeof v === "number" && v <= 1 && /rate|answers|answered/.test(k) ? `${(v * 100).toFixed(1)}%` : String(v);
-      add(FIGURES[k] || k, shown);
+      add(FIGURES[k] || k, k === "fitted_at" ? when(v) : shown);
     }
   } catch (e) { clear($("calibration")).append(el("dd", {textContent: explain(e)})); }
 }
