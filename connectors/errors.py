@@ -90,6 +90,13 @@ def install(app: FastAPI) -> None:
             detail = f"{zh} / {detail}" if for_operators(request.url.path) else zh
         return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
 
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, _: OverflowError) -> JSONResponse:
+        # an integer beyond what the database stores (SQLite: 64 bits), e.g. an id in the path (found by fuzzing)
+        detail = "请求有误：数值超出范围" + (" / invalid request: number out of range"
+                                          if for_operators(request.url.path) else "")
+        return JSONResponse(status_code=422, content={"detail": detail})
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, __: Exception) -> JSONResponse:
         # the server still logs the traceback (masked, see core/logs.py); the caller gets no internals
