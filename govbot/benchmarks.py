@@ -312,3 +312,147 @@ def run_bench_insight(settings, turns: int, urls: list[str], repeats: int = 20) 
             svc.db.engine.dispose()
             if drop:
                 drop()
+
+
+# ---- govbot bench load ----------------------------------------------------------------------------
+_FOLLOW_UPS = ["那要多少钱", "在哪里办", "要带什么材料", "多久能办好", "可以网上办吗"]
+_CHIT_CHAT = ["你好", "谢谢", "好的", "再见", "你是谁"]
+_BOOKING = ["我想预约办理", "下周三", "上午"]
+
+
+def load_conversations(n: int, seed: int = 14) -> list[list[str]]:
+    """Realistic conversations: a question from the evaluation sets (hundreds of distinct phrasings), often
+    follow-ups on it, sometimes chit-chat or the start of a booking form."""
+    from retrieval.evaluate import load_cases
+
+    rng = random.Random(seed)
+    questions = [c.question for name in ("dev", "test") for c in load_cases(name)]
+    conversations = []
+    for _ in range(n):
+        turns = [rng.choice(_CHIT_CHAT)] if rng.random() < 0.3 else []
+        turns.append(rng.choice(questions))
+        turns += rng.sample(_FOLLOW_UPS, k=rng.choice([0, 1, 1, 2]))
+        if rng.random() < 0.15:
+            turns += _BOOKING
+        if rng.random() < 0.3:
+            turns.append(rng.choice(questions))
+        turns.append(rng.choice(_CHIT_CHAT))
+        conversations.append(turns)
+    return conversations
+
+
+def _percentiles(ms: list[float]) -> str:
+    if not ms:
+        return "no replies"
+    q = np.percentile(ms, [50, 95, 99])
+    return f"p50 {q[0]:.0f} ms, p95 {q[1]:.0f} ms, p99 {q[2]:.0f} ms"
+
+
+async def _open_loop(url: str, conversations: list[list[str]], rate: float, duration: float, run: str) -> dict:
+    """Poisson arrivals at `rate` messages/s in total; each message is the next turn of a random citizen, sent
+    after that citizen's previous reply (a person waits for the answer); latency counts from the arrival."""
+    import asyncio
+
+    import httpx
+
+    rng = random.Random(7)
+    queues = [asyncio.Queue() for _ in conversations]
+    latencies, errors = [], []
+
+    async def citizen(i: int, client: httpx.AsyncClient) -> None:
+        turns, sender, ip = conversations[i], f"load-{run}-{i}", f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+        step = 0
+        while True:
+            arrived = await queues[i].get()
+            if arrived is None:
+                return
+            message = turns[step % len(turns)]
+            step += 1
+            try:
+                r = await client.post(url, json={"sender_id": sender, "message": message, "channel": "web"},
+                                      headers={"X-Forwarded-For": ip})  # one address per citizen (rate limits)
+                if r.status_code == 200 and r.json().get("messages") is not None:
+                    latencies.append((time.perf_counter() - arrived) * 1000)
+                else:
+                    errors.append(f"HTTP {r.status_code}")
+            except httpx.HTTPError as exc:
+                errors.append(type(exc).__name__)
+
+    limits = httpx.Limits(max_connections=len(conversations), max_keepalive_connections=len(conversations))
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        workers = [asyncio.create_task(citizen(i, client)) for i in range(len(conversations))]
+        t0, sent, next_at = time.perf_counter(), 0, 0.0
+        while next_at < duration:
+            await asyncio.sleep(max(0.0, t0 + next_at - time.perf_counter()))
+            queues[rng.randrange(len(queues))].put_nowait(time.perf_counter())
+            sent += 1
+            next_at += rng.expovariate(rate)
+        for q in queues:
+            q.put_nowait(None)
+        await asyncio.gather(*workers)
+        elapsed = time.perf_counter() - t0
+    return {"sent": sent, "answered": len(latencies), "errors": errors, "elapsed": elapsed, "latencies": latencies}
+
+
+async def _saturation(post, conversations: list[list[str]], concurrency: int, duration: float) -> float:
+    """Closed loop: `concurrency` conversations each sending its next message as soon as it has the reply."""
+    import asyncio
+
+    done = 0
+    stop_at = time.perf_counter() + duration
+
+    async def conversation(i: int) -> None:
+        nonlocal done
+        turns, step = conversations[i % len(conversations)], 0
+        while time.perf_counter() < stop_at:
+            await post(f"sat-{i}-{step // len(turns)}", turns[step % len(turns)], i)
+            step += 1
+            done += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(conversation(i) for i in range(concurrency)))
+    return done / (time.perf_counter() - t0)
+
+
+def run_bench_load(settings, rate: float, duration: float, citizens: int, concurrency: int,
+                   saturation_s: float) -> None:
+    """`govbot bench load` against a running stack: open-loop Poisson arrivals through the chat API, then
+    saturation throughput of the full stack and of Rasa's bare REST channel on the same messages."""
+    import asyncio
+
+    import httpx
+
+    app, rasa = f"http://127.0.0.1:{settings.port}", settings.rasa_url
+    try:
+        httpx.get(f"{app}/healthz", timeout=3).raise_for_status()
+    except httpx.HTTPError:
+        raise SystemExit(f"no server at {app}: start it with `make run` (or `govbot serve`) first")
+    conversations = load_conversations(max(citizens, concurrency))
+    distinct = len({m for c in conversations for m in c})
+    print(f"load: {citizens} citizens, {rate:g} messages/s for {duration:g} s (Poisson), "
+          f"{distinct} distinct messages", flush=True)
+    run = f"{int(time.time())}"
+    result = asyncio.run(_open_loop(f"{app}/api/v1/chat", conversations[:citizens], rate, duration, run))
+    kinds = {k: result["errors"].count(k) for k in sorted(set(result["errors"]))}
+    print(f"open loop: {result['sent']} sent, {result['answered']} answered, {len(result['errors'])} errors "
+          f"{kinds or ''}; {result['answered'] / result['elapsed']:.1f} turns/s; {_percentiles(result['latencies'])}",
+          flush=True)
+
+    async def saturate(target: str) -> float:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            async def post(sender: str, message: str, i: int) -> None:
+                if target == "stack":
+                    r = await client.post(f"{app}/api/v1/chat", headers={"X-Forwarded-For": f"10.9.0.{i % 256}"},
+                                          json={"sender_id": f"{run}-{sender}", "message": message, "channel": "web"})
+                else:
+                    r = await client.post(f"{rasa}/webhooks/rest/webhook",
+                                          json={"sender": f"{run}-rasa-{sender}", "message": message})
+                r.raise_for_status()
+
+            return await _saturation(post, conversations, concurrency, saturation_s)
+
+    stack = asyncio.run(saturate("stack"))
+    bare = asyncio.run(saturate("rasa"))
+    print(f"saturation ({concurrency} concurrent conversations, {saturation_s:g} s each): full stack "
+          f"{stack:.1f} turns/s, Rasa's bare REST channel {bare:.1f} turns/s, ratio {stack / bare:.2f}")

@@ -98,9 +98,11 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from govbot.benchmarks import run_bench_chat, run_bench_insight, run_bench_retrieval
+    from govbot.benchmarks import run_bench_chat, run_bench_insight, run_bench_load, run_bench_retrieval
 
-    if args.what == "retrieval":
+    if args.what == "load":
+        run_bench_load(get_settings(), args.rate, args.duration, args.citizens, args.concurrency, args.saturation)
+    elif args.what == "retrieval":
         run_bench_retrieval(_services(), [int(n) for n in args.sizes.split(",")])
     elif args.what == "insight":
         import tempfile
@@ -270,7 +272,12 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--no-rasa", action="store_true", help="skip the Rasa ResponseSelector baseline")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("bench", help="benchmarks that print numbers")
-    b.add_argument("what", choices=["retrieval", "chat", "insight"])
+    b.add_argument("what", choices=["retrieval", "chat", "insight", "load"])
+    b.add_argument("--rate", type=float, default=15, help="load: messages per second in total (Poisson)")
+    b.add_argument("--duration", type=float, default=120, help="load: seconds of open-loop arrivals")
+    b.add_argument("--citizens", type=int, default=200, help="load: simulated citizens")
+    b.add_argument("--concurrency", type=int, default=16, help="load: conversations at once for saturation")
+    b.add_argument("--saturation", type=float, default=30, help="load: seconds of each saturation run")
     b.add_argument("--sizes", default="0,10000,100000", help="synthetic FAQ entries added (0 = sample only)")
     b.add_argument("--turns", type=int, help="chat: turns sent (200); insight: synthetic turns (1,000,000)")
     b.add_argument("--databases", default="sqlite,postgres", help="insight: sqlite and/or postgres")
