@@ -15,11 +15,11 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, union_all
 
 from core.db import Database
-from insight.buckets import date_of, day_number, day_of_hour, first_hour, local_hour_of_day, local_today, utc_start_of
-from insight.models import HourlyCount, LatencyDaily, QuestionDaily, ServiceDaily, Turn
+from insight.buckets import date_of, day_number, first_day_of_month, local_today, month_of_day, utc_start_of
+from insight.models import MONTHLY, DailyCount, LatencyDaily, QuestionDaily, QuestionHourOfDay, ServiceDaily, Turn
 from knowledge_base.workflow import KnowledgeBase
 
 SERVICE_DECISIONS = ("answer", "clarify", "handoff")
@@ -62,10 +62,14 @@ class Period:
     def days(self) -> range:
         return range(day_number(self.start), day_number(self.end) + 1)
 
-    @property
-    def hours(self) -> tuple[int, int]:
-        """[first, last) UTC hours."""
-        return first_hour(self.days.start), first_hour(self.days.stop)
+    def spans(self) -> tuple[range, list[range]]:
+        """The whole local months inside the period, and the days before and after them."""
+        first, stop = self.days.start, self.days.stop
+        month = month_of_day(first)
+        months = range(month if first_day_of_month(month) == first else month + 1, month_of_day(stop))
+        if not months:
+            return months, [self.days]
+        return months, [range(first, first_day_of_month(months.start)), range(first_day_of_month(months.stop), stop)]
 
     def as_dict(self) -> dict[str, str]:
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}
@@ -82,6 +86,19 @@ def percentile(histogram: list[tuple[int, int]], q: float) -> int | None:
         if seen >= rank:
             return value
     return histogram[-1][0]
+
+
+def summed(daily: type, period: Period, key: str) -> Select:
+    """(key, n) rows of a per-day rollup over the period, read from its per-month twin for whole months."""
+    monthly = MONTHLY[daily]
+    months, edges = period.spans()
+    parts = [select(getattr(daily, key), daily.n).where(daily.day >= days.start, daily.day < days.stop)
+             for days in edges if days]
+    if months:
+        parts.append(select(getattr(monthly, key), monthly.n).where(monthly.month >= months.start,
+                                                                     monthly.month < months.stop))
+    rows = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+    return select(rows.c[key], func.sum(rows.c.n).label("total")).group_by(rows.c[key])
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -104,43 +121,38 @@ class Analytics:
 
     # ---- volume, decisions, satisfaction, latency -------------------------------------------------
     def overview(self, period: Period) -> dict:
-        h0, h1 = period.hours
-        in_range = (HourlyCount.hour >= h0, HourlyCount.hour < h1)
+        in_range = (DailyCount.day >= period.days.start, DailyCount.day < period.days.stop)
         with self.db.session() as s:
-            asked = s.execute(select(HourlyCount.hour, HourlyCount.channel, func.sum(HourlyCount.n))
-                              .where(*in_range, HourlyCount.author == "citizen")
-                              .group_by(HourlyCount.hour, HourlyCount.channel)).all()
-            replies = s.execute(select(HourlyCount.decision, HourlyCount.handoff, func.sum(HourlyCount.n))
-                                .where(*in_range, HourlyCount.author == "bot")
-                                .group_by(HourlyCount.decision, HourlyCount.handoff)).all()
+            daily = s.execute(select(DailyCount.day, DailyCount.channel, DailyCount.author, DailyCount.decision,
+                                     DailyCount.handoff, DailyCount.n).where(*in_range)).all()
+            by_hour = dict(s.execute(select(QuestionHourOfDay.hour, func.sum(QuestionHourOfDay.n)).where(
+                QuestionHourOfDay.day >= period.days.start, QuestionHourOfDay.day < period.days.stop)
+                .group_by(QuestionHourOfDay.hour)).all())
             ratings = dict(s.execute(select(Turn.rating, func.count()).where(
                 Turn.rating.in_(RATINGS), Turn.at >= utc_start_of(period.start),
                 Turn.at < utc_start_of(period.end + dt.timedelta(days=1))).group_by(Turn.rating)).all())
-            latency = s.execute(select(LatencyDaily.latency_ms, func.sum(LatencyDaily.n))
-                                .where(LatencyDaily.day >= period.days.start, LatencyDaily.day < period.days.stop)
-                                .group_by(LatencyDaily.latency_ms).order_by(LatencyDaily.latency_ms)).all()
+            latency = summed(LatencyDaily, period, "latency_ms")
+            hist = [(int(ms), int(n)) for ms, n in s.execute(latency.order_by(latency.selected_columns[0]))]
         by_day: Counter[int] = Counter()
-        by_hour: Counter[int] = Counter()
         by_channel: Counter[str] = Counter()
-        for hour, channel, n in asked:
-            by_day[day_of_hour(hour)] += int(n)
-            by_hour[local_hour_of_day(hour)] += int(n)
-            by_channel[channel] += int(n)
         decisions = {d: 0 for d in DECISIONS}
         handoffs = 0
-        for decision, handoff, n in replies:
-            decisions[decision] = decisions.get(decision, 0) + int(n)
-            handoffs += int(n) if handoff else 0
+        for day, channel, author, decision, handoff, n in daily:
+            if author == "citizen":
+                by_day[day] += n
+                by_channel[channel] += n
+            elif author == "bot":
+                decisions[decision] = decisions.get(decision, 0) + n
+                handoffs += n if handoff else 0
         service = sum(decisions[d] for d in SERVICE_DECISIONS)
         total_replies = sum(decisions.values())
         satisfied, unsatisfied = (int(ratings.get(r, 0)) for r in RATINGS)
-        hist = [(int(ms), int(n)) for ms, n in latency]
         return {
             "period": period.as_dict(),
             "questions": sum(by_day.values()),
             "replies": total_replies,
             "by_day": [{"day": date_of(d).isoformat(), "questions": by_day[d]} for d in period.days],
-            "by_hour": [by_hour[h] for h in range(24)],
+            "by_hour": [int(by_hour.get(h, 0)) for h in range(24)],
             "by_channel": dict(by_channel.most_common()),
             "decisions": decisions,
             "handoffs": handoffs,
@@ -155,9 +167,7 @@ class Analytics:
     # ---- services (热点) and the departments, themes, regions they belong to ------------------------
     def service_counts(self, period: Period) -> dict[str, int]:
         with self.db.session() as s:
-            rows = s.execute(select(ServiceDaily.code, func.sum(ServiceDaily.n)).where(
-                ServiceDaily.day >= period.days.start, ServiceDaily.day < period.days.stop)
-                .group_by(ServiceDaily.code)).all()
+            rows = s.execute(summed(ServiceDaily, period, "code")).all()
         return {code: int(n) for code, n in rows}
 
     def services(self, period: Period, top: int = 20) -> dict:
@@ -180,14 +190,13 @@ class Analytics:
 
     # ---- the questions citizens type most ------------------------------------------------------------
     def questions(self, period: Period, top: int = 20) -> dict:
-        total = func.sum(QuestionDaily.n).label("total")
-        tie = QuestionDaily.question  # ties in code-point order on every database (SQLite compares bytes)
+        counts = summed(QuestionDaily, period, "question")
+        question, total = counts.selected_columns
+        tie = question  # ties in code-point order on every database (SQLite compares bytes)
         if self.db.engine.dialect.name == "postgresql":
             tie = tie.collate("C")
         with self.db.session() as s:
-            rows = s.execute(select(QuestionDaily.question, total).where(
-                QuestionDaily.day >= period.days.start, QuestionDaily.day < period.days.stop)
-                .group_by(QuestionDaily.question).order_by(total.desc(), tie).limit(top)).all()
+            rows = s.execute(counts.order_by(total.desc(), tie).limit(top)).all()
         return {"period": period.as_dict(), "top": [{"question": q, "count": int(n)} for q, n in rows]}
 
     # ---- trends: services rising week over week ------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Time buckets shared by the rollups and the queries: UTC hours and local (China, UTC+8) days."""
+"""Time buckets shared by the rollups and the queries: local (China, UTC+8) days, hours and months."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 LOCAL_OFFSET_HOURS = 8  # China Standard Time all year (no daylight saving)
 EPOCH = dt.date(1970, 1, 1)
@@ -30,9 +31,15 @@ def date_of(day: int) -> dt.date:
     return EPOCH + dt.timedelta(days=day)
 
 
-def first_hour(day: int) -> int:
-    """The first UTC hour of a local day."""
-    return day * 24 - LOCAL_OFFSET_HOURS
+@lru_cache(maxsize=4096)
+def month_of_day(day: int) -> int:
+    """Local year * 12 + month - 1."""
+    date = date_of(day)
+    return date.year * 12 + date.month - 1
+
+
+def first_day_of_month(month: int) -> int:
+    return day_number(dt.date(month // 12, month % 12 + 1, 1))
 
 
 def local_today() -> dt.date:

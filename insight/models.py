@@ -1,8 +1,10 @@
 """The turn log the dialogue writes, and the rollups that keep the dashboard fast on a year of traffic.
 
 Rollups are filled by a catch-up pass (`insight.rollup`) that remembers the last turn id it counted.
-Buckets: `hour` = whole hours since the Unix epoch (UTC); `day` = local days since the epoch (China time).
-Ratings are not rolled up: a rating is set on an old turn later, so they are read from `turns` itself.
+Buckets: `day` = local days since the epoch (China time); `month` = local year * 12 + month - 1. The tables
+that grow with the variety of traffic (services, latencies, question texts) are kept per day and per month, so a
+long period reads its whole months plus the days at its edges. Ratings are not rolled up: a rating is set on an
+old turn later, so they are read from `turns` itself.
 """
 from __future__ import annotations
 
@@ -20,10 +22,11 @@ class Turn(Base):
     `handoff` marks the bot reply that transferred the citizen to a human agent."""
 
     __tablename__ = "turns"
-    __table_args__ = (Index("ix_turns_rating_at", "rating", "at"),)
+    __table_args__ = (Index("ix_turns_rating_at", "rating", "at"),
+                      Index("ix_turns_sender_id_id", "sender_id", "id"))  # a conversation's turns in order
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    sender_id: Mapped[str] = mapped_column(String(120), index=True)
+    sender_id: Mapped[str] = mapped_column(String(120))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     author: Mapped[str] = mapped_column(String(10))  # citizen | bot | agent
     text: Mapped[str] = mapped_column(Text)
@@ -39,17 +42,28 @@ class Turn(Base):
 CLUSTERED = {"sqlite_with_rowid": False}  # SQLite keeps rows in key order: a day range is one contiguous read
 
 
-class HourlyCount(Base):
-    """Turns per hour, channel, author, decision and hand-off flag."""
+class DailyCount(Base):
+    """Turns per local day, channel, author, decision and hand-off flag."""
 
-    __tablename__ = "insight_hourly"
+    __tablename__ = "insight_daily"
     __table_args__ = CLUSTERED
 
-    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     author: Mapped[str] = mapped_column(String(10), primary_key=True)
     decision: Mapped[str] = mapped_column(String(10), primary_key=True)
     handoff: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class QuestionHourOfDay(Base):
+    """Citizen questions per local day and local hour of the day (0–23)."""
+
+    __tablename__ = "insight_hour_of_day"
+    __table_args__ = CLUSTERED
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
 
 
@@ -60,6 +74,15 @@ class ServiceDaily(Base):
     __table_args__ = CLUSTERED
 
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class ServiceMonthly(Base):
+    __tablename__ = "insight_service_monthly"
+    __table_args__ = CLUSTERED
+
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
 
@@ -75,6 +98,15 @@ class LatencyDaily(Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
+class LatencyMonthly(Base):
+    __tablename__ = "insight_latency_monthly"
+    __table_args__ = CLUSTERED
+
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    latency_ms: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class QuestionDaily(Base):
     """Citizen questions per local day and (masked, whitespace-normalised) text."""
 
@@ -84,6 +116,18 @@ class QuestionDaily(Base):
     day: Mapped[int] = mapped_column(Integer, primary_key=True)
     question: Mapped[str] = mapped_column(String(200), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class QuestionMonthly(Base):
+    __tablename__ = "insight_question_monthly"
+    __table_args__ = CLUSTERED
+
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(String(200), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+MONTHLY = {ServiceDaily: ServiceMonthly, LatencyDaily: LatencyMonthly, QuestionDaily: QuestionMonthly}
 
 
 class RollupCursor(Base):

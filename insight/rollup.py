@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.db import Database
-from insight.buckets import day_of_hour, hour_of
-from insight.models import HourlyCount, LatencyDaily, QuestionDaily, RollupCursor, ServiceDaily, Turn
+from insight.buckets import day_of_hour, hour_of, local_hour_of_day, month_of_day
+from insight.models import (MONTHLY, DailyCount, LatencyDaily, QuestionDaily, QuestionHourOfDay, RollupCursor,
+                            ServiceDaily, Turn)
 
 CURSOR = "turns"
 QUESTION_MAX = 200
@@ -42,23 +43,32 @@ def _add(s: Session, model: type, keys: tuple[str, ...], counts: Counter) -> Non
 
 
 def _count(turns: list) -> dict[type, Counter]:
-    hourly, services, latency, questions = Counter(), Counter(), Counter(), Counter()
+    daily, hour_of_day, services, latency, questions = Counter(), Counter(), Counter(), Counter(), Counter()
     for t in turns:
         hour = hour_of(t.at)
         day = day_of_hour(hour)
         decision = t.decision if t.author == "bot" else ""
-        hourly[(hour, t.channel, t.author, decision, bool(t.handoff and t.author == "bot"))] += 1
+        daily[(day, t.channel, t.author, decision, bool(t.handoff and t.author == "bot"))] += 1
         if t.author == "bot":
             latency[(day, t.latency_ms)] += 1
             if t.decision == "answer" and t.matches:
                 services[(day, t.matches[0]["code"])] += 1
-        elif t.author == "citizen" and (key := question_key(t.text)):
-            questions[(day, key)] += 1
-    return {HourlyCount: hourly, ServiceDaily: services, LatencyDaily: latency, QuestionDaily: questions}
+        elif t.author == "citizen":
+            hour_of_day[(day, local_hour_of_day(hour))] += 1
+            if key := question_key(t.text):
+                questions[(day, key)] += 1
+    counts = {DailyCount: daily, QuestionHourOfDay: hour_of_day, ServiceDaily: services, LatencyDaily: latency,
+              QuestionDaily: questions}
+    for model, monthly in MONTHLY.items():  # the same counts per month: (day, key) → (month, key)
+        by_month: Counter = Counter()
+        for (day, key), n in counts[model].items():
+            by_month[(month_of_day(day), key)] += n
+        counts[monthly] = by_month
+    return counts
 
 
-KEYS = {HourlyCount: ("hour", "channel", "author", "decision", "handoff"), ServiceDaily: ("day", "code"),
-        LatencyDaily: ("day", "latency_ms"), QuestionDaily: ("day", "question")}
+KEYS = {model: tuple(c.name for c in model.__table__.primary_key.columns)
+        for model in (DailyCount, QuestionHourOfDay, *MONTHLY, *MONTHLY.values())}
 
 
 def catch_up(db: Database, settle_seconds: float = 2.0, batch: int = 20000) -> int:

@@ -87,5 +87,11 @@ def test_dashboard_draws_charts_and_turns_a_gap_into_a_draft(dashboard_server):
         page.wait_for_selector("text=已生成草稿", timeout=30000)
         page.wait_for_selector("#gaps .status-drafted", timeout=30000)
         page.screenshot(path=str(artifacts / "insight-gap-drafted.png"), full_page=True)
+
+        assert page.locator("#who").inner_text() == "analyst（编辑）"  # who is signed in
+        page.click("#signout")  # POST /api/v1/auth/logout with the CSRF header ends the session
+        page.wait_for_url("**/login?next=/insight")
+        page.goto(f"{base}/insight")
+        page.wait_for_url("**/login?next=/insight")  # the old session cookie no longer opens the dashboard
         browser.close()
     assert not problems, problems  # no script error, no CSP violation

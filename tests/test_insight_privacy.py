@@ -59,7 +59,7 @@ def test_numbers_typed_by_citizens_never_reach_analytics_exports_or_logs(app_cli
     with svc.db.engine.connect() as c:
         tables = [t for (t,) in c.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
                   if t == "turns" or t.startswith("insight_")]
-        assert {"turns", "insight_hourly", "insight_question_daily", "insight_gaps"} <= set(tables)
+        assert {"turns", "insight_daily", "insight_question_daily", "insight_gaps"} <= set(tables)
         for table in tables:
             stored += [str(row) for row in c.execute(text(f'SELECT * FROM "{table}"'))]
     logs = caplog.text + "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*.log"))

@@ -4,6 +4,8 @@
 const $ = (id) => document.getElementById(id);
 const csrfToken = () => document.cookie.split("; ").find((c) => c.startsWith("govbot_csrf="))?.slice(12) ?? "";
 const STATUS = {open: "待处理", drafted: "已生成草稿", resolved: "已解决（发布后可回答）"};
+const ROLES = {editor: "编辑", reviewer: "审核员", admin: "管理员"};
+const signIn = () => location.replace("/login?next=/insight");
 
 class ApiError extends Error {}
 
@@ -22,10 +24,11 @@ async function api(path, body) {
     opts.body = JSON.stringify(body);
   }
   const resp = await fetch(path, opts);
-  if (resp.status === 401) {
-    notice("请先登录。", {href: "/login?next=/insight", text: "登录"});
+  if (resp.status === 401) {  // signed out elsewhere or the session expired
+    signIn();
     throw new ApiError("unauthenticated");
   }
+  if (resp.status === 204) return null;
   const data = await resp.json();
   if (!resp.ok) {
     const detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
@@ -106,8 +109,20 @@ function run(fn) {
   fn().catch((e) => { if (!(e instanceof ApiError)) notice(`出错了：${e.message}`); });
 }
 
+async function showAccount() {
+  const who = await api("/api/v1/auth/me");
+  $("who").textContent = `${who.name}（${ROLES[who.role] || who.role}）`;
+}
+
+async function signOut() {
+  await api("/api/v1/auth/logout", {}).catch(() => {});
+  signIn();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setDays(30);
+  $("signout").addEventListener("click", signOut);
+  run(showAccount);
   $("refresh").addEventListener("click", () => run(load));
   for (const b of document.querySelectorAll("button[data-days]")) {
     b.addEventListener("click", () => { setDays(Number(b.dataset.days)); run(load); });
