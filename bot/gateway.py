@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 
+from bot.actions.answering import HUMAN_BUTTON
 from bot.conversations import Conversations
 from bot.rasa_client import RasaClient
 from retrieval.normalize import strip_zero_width
@@ -41,7 +42,7 @@ class Gateway:
         self.conversations.log(sender_id, "bot", "\n".join(m["text"] for m in turn.messages), decision,
                                matches, latency, channel, intent=turn.meta.get("intent", ""),
                                handoff=turn.meta.get("mode") == "human")
-        messages = turn.messages or [{"text": "抱歉，我暂时无法回答，请稍后再试或拨打12345。"}]
+        messages = turn.messages or [{"text": "抱歉，我暂时无法回答，请稍后再试或拨打12345。", "buttons": [HUMAN_BUTTON]}]
         return {"sender_id": sender_id, "messages": messages, "decision": decision, "matches": matches,
                 "mode": turn.meta.get("mode", "bot")}
 

@@ -12,6 +12,10 @@ from retrieval.engine import Match, SearchResult
 RATING_BUTTONS = [{"title": "满意", "payload": '/rate_answer{"rating":"satisfied"}'},
                   {"title": "不满意", "payload": '/rate_answer{"rating":"unsatisfied"}'}]
 HUMAN_BUTTON = {"title": "转人工服务", "payload": "/request_human"}
+# Never a dead end: an unanswered question still offers its closest items ("您是不是想问") when the calibrated
+# chance that the right one is among the top three reaches this; below it (渔船, 天气, 你好) they are noise.
+SUGGEST_FLOOR = 0.25
+SUGGEST_MAX = 3
 
 
 def _option_buttons(offered: list[Match]) -> list[dict[str, str]]:
@@ -35,11 +39,12 @@ def answer_with(svc: Any, tracker: Tracker, code: str, attribute: str | None, ma
 
 def clarify(result: SearchResult) -> Reply:
     return (Reply().set("offered_services", [m.code for m in result.offered])
-            .say("您想咨询的是下面哪一项？请点选，或者说得更具体一些。", _option_buttons(result.offered))
+            .say("您想咨询的是下面哪一项？请点选，或者说得更具体一些。",
+                 _option_buttons(result.offered) + [HUMAN_BUTTON])
             .meta(decision="clarify", matches=[m.as_dict() for m in result.offered]))
 
 
-def not_found(tracker: Tracker, svc: Any) -> Reply:
+def not_found(tracker: Tracker, svc: Any, result: SearchResult) -> Reply:
     failed = int(tracker.slot("failed_turns") or 0) + 1
     reply = Reply().set("failed_turns", failed)
     if failed >= 2:  # not understood twice in a row: a human takes over
@@ -48,9 +53,14 @@ def not_found(tracker: Tracker, svc: Any) -> Reply:
                 .say("抱歉，我还是没能理解您的问题，已为您转接人工客服。" + svc.conversations.desk.waiting_text(opened),
                      [{"title": "不用了，继续问机器人", "payload": END_PHRASES[0]}])
                 .meta(decision="handoff", matches=[], mode="human", ticket=opened.ticket.id))
-    reply.say("抱歉，没有找到相关的办事指南。您可以换个说法，比如说明要办的证件或事情（“身份证丢了怎么补”），"
-              "也可以说“转人工”。")
-    return reply.meta(decision="handoff", matches=[])
+    closest = result.matches[:SUGGEST_MAX] if result.confidence >= SUGGEST_FLOOR else []
+    if closest:
+        reply.set("offered_services", [m.code for m in closest])
+        reply.say("抱歉，没有找到完全对应的办事指南。您是不是想问：", _option_buttons(closest) + [HUMAN_BUTTON])
+    else:
+        reply.say("抱歉，没有找到相关的办事指南。您可以换个说法，比如说明要办的证件或事情（“身份证丢了怎么补”），"
+                  "也可以转人工服务。", [HUMAN_BUTTON])
+    return reply.meta(decision="handoff", matches=[m.as_dict() for m in closest])
 
 
 def asked_attribute(tracker: Tracker) -> str | None:
@@ -92,7 +102,7 @@ def action_answer(tracker: Tracker, svc: Any) -> Reply:
         return clarify(result)
     if attribute and current:
         return answer_with(svc, tracker, current, attribute, [])
-    return not_found(tracker, svc)
+    return not_found(tracker, svc, result)
 
 
 @action("action_fallback")
@@ -103,4 +113,4 @@ def action_fallback(tracker: Tracker, svc: Any) -> Reply:
         return answer_with(svc, tracker, result.offered[0].code, asked_attribute(tracker), result.offered)
     if result.decision == "clarify":
         return clarify(result).set("failed_turns", int(tracker.slot("failed_turns") or 0) + 1)
-    return not_found(tracker, svc)
+    return not_found(tracker, svc, result)
