@@ -26,6 +26,7 @@ from retrieval.normalize import strip_zero_width
 STATIC = Path(__file__).parent / "static"
 CHAT_COOKIE = "govbot_chat"
 SENDER_PATTERN = r"^[\w.:@-]+$"
+OFFICIAL_ACCOUNT_PREFIX = "wx-oa:"  # an official-account citizen's conversation: only WeChat's signed pushes post
 router = APIRouter()
 
 
@@ -68,13 +69,18 @@ class ChatResponse(BaseModel):
 
 @router.post("/api/v1/chat", response_model=ChatResponse, response_model_exclude_none=True)
 async def chat(req: ChatRequest, request: Request, response: Response) -> dict:
+    if req.sender_id.startswith(OFFICIAL_ACCOUNT_PREFIX):
+        raise HTTPException(403, detail="该会话属于微信公众号，请在公众号中继续咨询。")
     if req.sender_id.startswith(SENDER_PREFIX) and not await run_in_threadpool(token_owns, request, req.sender_id):
         raise HTTPException(401, detail="请先在小程序中登录后再发送消息。")
     conversations = request.app.state.services.conversations
     secret = await run_in_threadpool(conversations.start_session, req.sender_id, req.channel)
     if secret is not None:  # the conversation's first message: this browser owns it
-        response.set_cookie(CHAT_COOKIE, secret, path="/api/v1/", httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        # Over https the chat may sit in the widget's iframe on a city page of another site: the cookie must
+        # then go cross-site (SameSite=None, Secure); plain http is local use and stays Strict.
+        https = request.url.scheme == "https"
+        response.set_cookie(CHAT_COOKIE, secret, path="/api/v1/", httponly=True, secure=https,
+                            samesite="none" if https else "strict")
     try:
         return await request.app.state.gateway.handle(req.sender_id, req.message, req.channel)
     except RasaUnavailable as exc:
