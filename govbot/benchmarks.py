@@ -286,7 +286,8 @@ def run_bench_insight(settings, turns: int, urls: list[str], repeats: int = 20) 
             t3 = time.perf_counter()
             clusters = svc.gaps.mine(Period.last_days(30, today))
             t4 = time.perf_counter()
-            print(f"{db.engine.dialect.name}: {written:,} turns written in {t1 - t0:.0f} s; first catch-up pass "
+            print(f"{db.engine.dialect.name} (load average {os.getloadavg()[0]:.1f}): {written:,} turns written in "
+                  f"{t1 - t0:.0f} s; first catch-up pass "
                   f"{t2 - t1:.1f} s; (vacuum) analyze; gap mining over 30 days {t4 - t3:.1f} s ({len(clusters)} "
                   "clusters)")
             a = svc.insight
@@ -308,6 +309,8 @@ def run_bench_insight(settings, turns: int, urls: list[str], repeats: int = 20) 
                     times.sort()
                     cells.append(f"{statistics.median(times):.1f} / {times[int(0.95 * (len(times) - 1))]:.1f}")
                 print(f"  {name:44s} " + " ".join(f"{c:>16s}" for c in cells), flush=True)
+            print("  load average (1, 5, 15 min) after the views: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+                  + f" on {os.cpu_count()} cores")
         finally:
             svc.db.engine.dispose()
             if drop:
