@@ -136,16 +136,13 @@ class AliasDoc(_Doc):
 
 
 def dictionary_problems(entries: list[AliasDoc]) -> list[tuple[int, str, str]]:
-    """Entries that cannot stand together, as (index, field, reason): a term listed twice, or a term that is
-    another entry's canonical wording (the two would undo or chain each other)."""
+    """Entries that cannot stand together, as (index, field, reason): a term listed twice. (A term may be
+    another entry's canonical wording: 低宝 → 低保 and 低保 → 最低生活保障 both stand; questions are rewritten
+    in one pass, so entries never chain.)"""
     problems, first = [], {}
-    canonicals = {e.canonical: e.term for e in entries}
     for i, e in enumerate(entries):
         if e.term in first:
             problems.append((i, "term", f"“{e.term}”重复（与第 {first[e.term] + 1} 条相同）/ listed twice"))
             continue
         first[e.term] = i
-        if e.term in canonicals:
-            problems.append((i, "term", f"“{e.term}”是“{canonicals[e.term]}”的规范说法，不能再作为别名 / "
-                                        "the term is the canonical wording of another entry"))
     return problems

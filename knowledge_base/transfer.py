@@ -305,7 +305,7 @@ def _cell(value: Any) -> Any:
 
 def _plan(kb: KnowledgeBase, report: ImportReport, live: dict[str, GuideData], replace: bool) -> None:
     """Fills the summary (what the import would change) and reports what cannot be changed: guides in
-    review, and dictionary entries that clash with the ones kept."""
+    review (and, replacing, left out of the file)."""
     summary, busy, in_file = report.summary, kb.in_review(), {g.code for g in report.guides}
     for g in report.guides:
         if g.code in busy:
@@ -327,19 +327,6 @@ def _plan(kb: KnowledgeBase, report: ImportReport, live: dict[str, GuideData], r
         return
     current = {a.term: AliasDoc(term=a.term, canonical=a.canonical, kind=a.kind) for a in kb.aliases()}
     terms_in_file = {e.term for e in report.aliases}
-    kept = [] if replace else [e for t, e in current.items() if t not in terms_in_file]
-    clashes: dict[str, str] = {}
-    for i, _, reason in dictionary_problems([*report.aliases, *kept]):
-        if i < len(report.aliases):
-            clashes[report.aliases[i].term] = reason
-        else:  # a kept entry's term is the canonical wording of entries in the file
-            k = kept[i - len(report.aliases)]
-            clashes.update({e.term: f"规范说法“{k.term}”已是词典中的别名（→ {k.canonical}）/ the canonical wording is "
-                                    f"itself an alias in the dictionary" for e in report.aliases if e.canonical == k.term})
-    for e in report.aliases:
-        if e.term in clashes:
-            report.errors.append(RowError(0, "aliases.term", f"{e.term}: {clashes[e.term]}"))
-    report.aliases = [e for e in report.aliases if e.term not in clashes]
     for e in report.aliases:
         if e.term not in current:
             summary.aliases_added.append(e.term)

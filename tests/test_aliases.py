@@ -58,8 +58,6 @@ def test_api_lists_adds_removes_with_audit_and_chinese_errors(app_client):
     assert r.status_code == 409 and "已在词典中" in r.json()["detail"]
     r = app_client.post("/api/v1/kb/aliases", json={"term": "产权证", "canonical": "不动产权证书"}, headers=auth("editor"))
     assert r.status_code == 422 and "一部分" in r.json()["detail"]["errors"][0]["reason"]
-    r = app_client.post("/api/v1/kb/aliases", json={"term": "驾驶证", "canonical": "驾照"}, headers=auth("editor"))
-    assert r.status_code == 422 and "规范说法" in r.json()["detail"]  # 驾照 → 驾驶证 is in the sample
     r = app_client.post("/api/v1/kb/aliases", json={"term": "甲", "canonical": "乙", "kind": "slang"},
                         headers=auth("editor"))
     assert r.status_code == 422 and r.json()["detail"]["errors"][0]["field"] == "kind"
@@ -107,18 +105,22 @@ def test_exports_carry_the_dictionary_and_imports_restore_it(tmp_path):
     assert parse(export(source, "csv"), "kb.csv").aliases is None  # one table: the guides
 
 
-def test_bad_dictionary_rows_are_reported_with_their_line(tmp_path):
+def test_bad_dictionary_rows_are_reported_with_their_line():
     doc = {"guides": [], "aliases": [{"term": "驾照", "canonical": "驾驶证"}, {"term": "驾照", "canonical": "驾驶执照"},
-                                     {"term": "", "canonical": "x"}, {"term": "驾驶证", "canonical": "驾驶本"}]}
+                                     {"term": "", "canonical": "x"}, {"term": "驾驶本", "kind": "俗称"}]}
     report = parse(json.dumps(doc, ensure_ascii=False).encode(), "kb.json")
     assert sorted((e.line, e.field) for e in report.errors) == [(2, "aliases.term"), (3, "aliases.term"),
-                                                                (4, "aliases.term")]
-    kb = fresh_kb(tmp_path, "kb.db")
-    kb.add_alias(AliasDoc(term="驾照", canonical="驾驶证"), "ed")
-    clash = {"guides": [], "aliases": [{"term": "开车本", "canonical": "驾照"}]}  # would chain into 驾照 → 驾驶证
-    report = import_file(kb, json.dumps(clash, ensure_ascii=False).encode(), "kb.json", "importer")
-    assert not report.written and "已是词典中的别名" in report.errors[0].reason
-    assert kb.alias_dictionary() == ({"驾照": "驾驶证"}, {})
+                                                                (4, "aliases.canonical"), (4, "aliases.kind")]
+    assert any("重复" in e.reason for e in report.errors)
+
+
+def test_the_sample_dictionary_survives_an_export_and_a_replacing_import(services, tmp_path):
+    """It has chains (typo 低宝 → 低保, alias 低保 → 最低生活保障): entries stand together, one pass rewrites."""
+    target = fresh_kb(tmp_path, "city.db")
+    report = import_file(target, export(services.kb, "json"), "kb.json", "importer", replace=True)
+    assert report.written, report.errors[:3]
+    assert target.alias_dictionary() == services.kb.alias_dictionary() == load_synonyms()
+    assert services.retriever.normalizer("低宝怎么申请") == "低保怎么申请"
 
 
 def test_migration_0008_keeps_the_sample_dictionary_of_an_upgraded_instance(tmp_path):
