@@ -179,3 +179,46 @@ def test_periods_are_validated_in_chinese_and_english(app_client):
     assert reversed_.status_code == 422 and "开始日期晚于结束日期" in reversed_.text
     assert app_client.get("/api/v1/insight/overview").status_code == 401
     assert app_client.get("/api/v1/insight/overview", headers=auth("agent")).status_code == 403
+
+
+def test_a_period_reads_its_whole_months_and_the_days_at_its_edges():
+    import random
+
+    from insight.analytics import Period
+    from insight.buckets import date_of, day_number, first_day_of_month, month_of_day
+
+    d = dt.date
+    months, edges = Period(d(2025, 1, 15), d(2025, 4, 10)).spans()
+    assert [date_of(first_day_of_month(m)) for m in months] == [d(2025, 2, 1), d(2025, 3, 1)]
+    assert [(date_of(e.start), date_of(e.stop - 1)) for e in edges] == [(d(2025, 1, 15), d(2025, 1, 31)),
+                                                                     (d(2025, 4, 1), d(2025, 4, 10))]
+    months, edges = Period(d(2024, 12, 1), d(2025, 1, 31)).spans()
+    assert len(months) == 2 and not any(edges)
+    months, edges = Period(d(2025, 2, 2), d(2025, 2, 27)).spans()
+    assert not months and edges == [range(day_number(d(2025, 2, 2)), day_number(d(2025, 2, 28)))]
+    rng = random.Random(5)
+    for _ in range(300):  # every day of the period exactly once, in a whole month or at an edge
+        start = d(2024, 1, 1) + dt.timedelta(days=rng.randrange(800))
+        period = Period(start, start + dt.timedelta(days=rng.randrange(400)))
+        months, edges = period.spans()
+        covered = [day for e in edges for day in e]
+        covered += [day for day in period.days if month_of_day(day) in months]
+        assert sorted(covered) == list(period.days)
+        assert all(first_day_of_month(m) >= period.days.start and first_day_of_month(m + 1) <= period.days.stop
+                   for m in months)
+
+
+def test_figures_over_whole_months_equal_an_independent_count(app_client):
+    from insight.analytics import Period
+    from insight.synthetic import generate, replay
+
+    svc = app_client.app.state.services
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(minutes=1)
+    records = list(generate(1500, now, 80, [(g.code, g.title) for g in svc.kb.live()], seed=13))
+    replay(svc.db, records)
+    today = (now + LOCAL).date()
+    first = min(_local(dt.datetime.fromisoformat(r["at"])).date() for r in records)
+    assert Period(first, today).spans()[0], "80 days hold at least one whole month"
+    _check(app_client, first, today, expected(records, first, today))
+    middle = first + dt.timedelta(days=20)  # starts inside a month: its first days come from the daily rows
+    _check(app_client, middle, today - dt.timedelta(days=3), expected(records, middle, today - dt.timedelta(days=3)))
