@@ -10,9 +10,9 @@ CHART_JS := node_modules/chart.js/dist/chart.umd.min.js
 run: setup            ## set up everything, then serve the demo on the embedded defaults
 	$(VENV)/bin/govbot serve
 
-test: setup           ## set up everything, then run the whole test suite (slow tests included) and the mini-program's
-	@status=0; $(VENV)/bin/python -m pytest -m "" -v --timeout=1800 || status=1; \
-	  $(MAKE) --no-print-directory miniprogram-test || status=1; exit $$status
+test: setup           ## set up everything, then run the mini-program's tests and the whole Python suite (slow included)
+	@status=0; $(MAKE) --no-print-directory miniprogram-test || status=1; \
+	  $(VENV)/bin/python -m pytest -m "" -v --timeout=1800 || status=1; exit $$status
 
 miniprogram-test:     ## the mini-program front end's unit tests (jest + miniprogram-simulate, from npm)
 	cd connectors/miniprogram && npm ci --no-audit --no-fund --loglevel=error && npm test
@@ -48,9 +48,10 @@ $(CHART_JS):           ## the dashboard's chart library, from npm (served by the
 	@npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error chart.js@4.5.1 \
 	  || (echo "could not install chart.js with npm: the dashboard and reports need it" && exit 1)
 
-browser:              ## Debian's chromium for the browser tests (Playwright drives it via executablePath)
-	@command -v chromium >/dev/null || (echo "[setup] installing chromium (apt) …" && \
-	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+browser:              ## Debian's chromium for the browser tests (Playwright drives it via executablePath) + a CJK font
+	@command -v chromium >/dev/null && test -d /usr/share/fonts/truetype/wqy || \
+	  (echo "[setup] installing chromium and fonts-wqy-microhei (apt) …" && \
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) || \
 	  echo "warning: could not install chromium; browser tests will be skipped outside CI")
 
 nginx:                ## Debian's nginx for the distributed-mode test (started by the test itself, on loopback)
