@@ -263,7 +263,7 @@ if (Recognition) {
     voiceButton.disabled = true;
     voiceButton.textContent = "正在听…";
     rec.onresult = (event) => { input.value = event.results[0][0].transcript; input.focus(); };
-    rec.onend = () => { voiceButton.disabled = false; voiceButton.textContent = "🎤 说话"; };
+    rec.onend = () => { voiceButton.disabled = false; voiceButton.textContent = "语音"; };
     rec.start();
   });
 }
