@@ -64,13 +64,25 @@ class Encoder:
                 out[batch] = self.model(features)["sentence_embedding"].float().numpy()
         return out
 
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, "query")
+    def encode_queries(self, texts: list[str], cached: bool = False) -> np.ndarray:
+        """`cached`: from and into the on-disk cache, for questions asked again and again (a calibration fit
+        asks the knowledge base's own phrasings at every fit). Each is encoded alone, as a citizen's
+        question is: the int8 model scales its activations per batch, which moves scores by up to 0.01."""
+        if not cached:
+            return self._encode(texts, "query")
+        return self._cached(texts, "query") if self._cache is not None else self._one_by_one(texts, "query")
+
+    def _one_by_one(self, texts: list[str], prompt: str) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i] = self._encode([t], prompt)[0]
+        return out
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
-        if self._cache is None:
-            return self._encode(texts, "passage")
-        keys = [hashlib.sha1(f"{self._key_prefix}|passage|{t}".encode()).hexdigest() for t in texts]
+        return self._cached(texts, "passage") if self._cache is not None else self._encode(texts, "passage")
+
+    def _cached(self, texts: list[str], prompt: str) -> np.ndarray:
+        keys = [hashlib.sha1(f"{self._key_prefix}|{prompt}|{t}".encode()).hexdigest() for t in texts]
         found: dict[str, np.ndarray] = {}
         with self._lock:
             for i in range(0, len(keys), 500):
@@ -80,7 +92,8 @@ class Encoder:
                 found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
         todo = [i for i, k in enumerate(keys) if k not in found]
         if todo:
-            fresh = self._encode([texts[i] for i in todo], "passage")
+            misses = [texts[i] for i in todo]
+            fresh = self._one_by_one(misses, prompt) if prompt == "query" else self._encode(misses, prompt)
             with self._lock:
                 self._cache.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
                                         [(keys[i], fresh[j].tobytes()) for j, i in enumerate(todo)])

@@ -6,6 +6,7 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,10 +183,18 @@ class Retriever:
         return len(self._items)
 
     # ---- searching ------------------------------------------------------------------------------
-    def _item_scores(self, text: str) -> tuple[dict[str, float], dict[str, float], np.ndarray, dict[str, str]]:
+    def query_vectors(self, questions: Iterable[str]) -> dict[str, np.ndarray]:
+        """The questions' vectors keyed by their normalised text, for `search(..., vectors=)`: a calibration
+        fit asks every phrasing twice, and the same phrasings again at the next fit (the encoder's cache)."""
+        texts = list(dict.fromkeys(t for q in questions if (t := self.normalizer(q))))
+        return dict(zip(texts, self.encoder.encode_queries(texts, cached=True)))
+
+    def _item_scores(self, text: str, qvec: np.ndarray | None = None
+                     ) -> tuple[dict[str, float], dict[str, float], np.ndarray, dict[str, str]]:
         """Best dense and sparse score per item, the query vector, and each item's best dense passage."""
         k = self.cfg["candidates"]
-        qvec = self.encoder.encode_queries([text])[0]
+        if qvec is None:
+            qvec = self.encoder.encode_queries([text])[0]
         tokens = self.tokenizer.tokens(text)
         with self._lock:
             ids, scores = self.dense.search(qvec, k)
@@ -203,11 +212,13 @@ class Retriever:
             sparse = {self._codes[i]: float(per_item[i]) for i in top if per_item[i] > 0}
         return dense, sparse, qvec, best
 
-    def search(self, question: str, k: int = 5, today: dt.date | None = None) -> SearchResult:
+    def search(self, question: str, k: int = 5, today: dt.date | None = None,
+               vectors: dict[str, np.ndarray] | None = None) -> SearchResult:
+        """`vectors`: from `query_vectors`, when many questions are asked at once."""
         text = self.normalizer(question)
         if not text:
             return SearchResult(question, "handoff", [])
-        dense, sparse, qvec, best = self._item_scores(text)
+        dense, sparse, qvec, best = self._item_scores(text, (vectors or {}).get(text))
         today = today or dt.date.today()
         floor = min(dense.values()) if dense else 0.0
         w, sat, beta = self.cfg["sparse_weight"], self.cfg["sparse_saturation"], self.cfg["title_weight"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import opencc
 from pypinyin import lazy_pinyin
@@ -20,7 +21,9 @@ def strip_zero_width(text: str) -> str:
     return text.translate(_ZERO_WIDTH)
 
 
+@lru_cache(maxsize=200_000)
 def _pinyin_key(text: str) -> str:
+    """Memoised: homophone repair looks up every 2–4 character window of every text it normalises."""
     return " ".join(lazy_pinyin(text))
 
 
@@ -49,7 +52,10 @@ class Normalizer:
         self._rewrite = (mapping, re.compile("|".join(map(re.escape, keys)))) if keys else None
 
     def set_vocabulary(self, words: set[str]) -> None:
-        self.vocabulary = {w for w in words if len(w) >= 2 and _HAN_RUN.fullmatch(w)}
+        vocabulary = {w for w in words if len(w) >= 2 and _HAN_RUN.fullmatch(w)}
+        if vocabulary == self.vocabulary and self._by_pinyin:
+            return  # unchanged (every publish passes it): the pinyin of thousands of words is not redone
+        self.vocabulary = vocabulary
         by_pinyin: dict[str, set[str]] = {}
         for w in self.vocabulary:
             by_pinyin.setdefault(_pinyin_key(w), set()).add(w)

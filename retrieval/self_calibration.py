@@ -2,12 +2,15 @@
 
 Every FAQ entry of every item is held out in turn: its question and similar questions are removed from
 a private copy of the index and asked as if a citizen had phrased them (in scope, the item is still there
-by its title, keywords and other entries). Then the whole item is removed and the same phrasings are
-asked again: now nothing right exists, so whatever comes first is a near miss (out of scope). The
-generic out-of-scope questions shipped in `negatives.yaml` complete the set. The logistic models are
-pulled toward the shipped calibration (the prior, fit on the sample's dev set), so a small knowledge
-base — tens of items, two phrasings each — still gets a sensible fit, and the answer threshold is the
-lowest that keeps wrong answers ≤ 1 % and answered out-of-scope questions ≤ 3 % (`retrieval.calibrate`).
+by its title, keywords and other entries; an item with a single entry is held out one phrasing at a
+time, see `held_out_groups`). Then the whole item is removed and the same phrasings are asked again:
+now nothing right exists, so whatever comes first is a near miss — a service the knowledge base lacks,
+answered with a neighbour. The generic out-of-scope questions shipped in `negatives.yaml` complete the
+set. The logistic models are pulled toward the shipped calibration (the prior, fit on the sample's dev
+set), so a small knowledge base — tens of items, two phrasings each — still gets a sensible fit; the
+answer threshold is the lowest within the caps of `retrieval.calibrate` (wrong answers, out-of-scope
+questions and near misses answered). Queries are encoded once each and the index is changed in place,
+so a fit of 30 items takes seconds and one of the 80-item sample a couple of minutes.
 
 `SelfCalibrator` keeps the fit current in the background: the old calibration serves while a new one
 is fit, on start when the knowledge base changed since the stored fit and after every publish or import
@@ -37,6 +40,7 @@ log = logging.getLogger("govbot.calibration")
 NEGATIVES_FILE = Path(__file__).parent / "negatives.yaml"
 MIN_ITEMS = 3  # below this there is nothing to tell apart: the shipped calibration serves
 MAX_HELD_OUT_ITEMS = 400  # a large knowledge base is calibrated on a fixed random sample of its items
+MAX_ASKED = 600  # held-out phrasings asked (each twice: in scope, then as a near miss); beyond, fewer per group
 
 
 @dataclass(frozen=True)
@@ -62,25 +66,45 @@ def load_negatives(path: Path = NEGATIVES_FILE) -> list[str]:
     return [str(q) for group in raw.values() for q in group]
 
 
+def held_out_groups(item: LiveItem) -> tuple[tuple[str, ...], ...]:
+    """What is asked together, removed from the item: each FAQ entry with its similar questions (they are
+    near-paraphrases, so asking one with another still indexed would flatter the fit). An item with a
+    single entry is held out one phrasing at a time instead: left with its title alone it would look
+    nothing like what citizens search, where every item has its phrasings."""
+    if len(item.faq_entries) == 1 and len(item.faq_entries[0]) > 1:
+        return tuple((q,) for q in item.faq_entries[0])
+    return item.faq_entries
+
+
 def held_out_questions(retriever: Retriever, items: list[LiveItem], negatives: list[str],
                        stop: Callable[[], bool] = lambda: False) -> list[Scored] | None:
-    """Scores every held-out phrasing, near miss and negative on `retriever` (a private copy indexed with
+    """Scores held-out phrasings, near misses and negatives on `retriever` (a private copy indexed with
     `items`: it is changed while this runs and left as it was); None when `stop` says so midway."""
     chosen = items if len(items) <= MAX_HELD_OUT_ITEMS else random.Random(0).sample(items, MAX_HELD_OUT_ITEMS)
+    groups = [(it, held_out_groups(it)) for it in chosen]
+    per_group = max(1, MAX_ASKED // max(1, sum(len(g) for _, g in groups)))
+    asked = [(it, [(group, _some(group, per_group)) for group in gs]) for it, gs in groups]
+    vectors = retriever.query_vectors([q for _, gs in asked for _, some in gs for q in some] + negatives)
     rows: list[Scored | None] = []
-    for it in chosen:
+    for it, gs in asked:
         if stop():
             return None
         code = it.item.code
-        for entry in it.faq_entries:
-            kept = tuple(p for p in it.item.passages if p not in entry)
+        for group, some in gs:
+            kept = tuple(p for p in it.item.passages if p not in group)
             retriever.upsert([replace(it.item, passages=kept)])
-            rows.extend(score(retriever, Case(q, code)) for q in entry)
+            rows.extend(score(retriever, Case(q, code), vectors) for q in some)
         retriever.remove([code])
-        rows.extend(score(retriever, Case(q, None)) for entry in it.faq_entries for q in entry)
+        near = (score(retriever, Case(q, None), vectors) for _, some in gs for q in some)
+        rows.extend(replace(s, kind="near_miss") for s in near if s is not None)
         retriever.upsert([it.item])
-    rows.extend(score(retriever, Case(q, None)) for q in negatives)
+    rows.extend(score(retriever, Case(q, None), vectors) for q in negatives)
     return [r for r in rows if r is not None]
+
+
+def _some(group: tuple[str, ...], n: int) -> tuple[str, ...]:
+    """`n` of the group's phrasings, the same ones every fit."""
+    return group if len(group) <= n else tuple(random.Random(group[0]).sample(group, n))
 
 
 def fit_live(retriever: Retriever, items: list[LiveItem], prior: Calibration | None,

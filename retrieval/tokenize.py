@@ -7,7 +7,6 @@ import re
 import jieba
 
 jieba.setLogLevel(logging.WARNING)
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 _WORD = re.compile(r"[\u4e00-\u9fffa-z0-9]")
 STOPWORDS = frozenset(
     "的 了 吗 呢 啊 吧 呀 么 嘛 我 你 他 她 我们 你们 要 想 请问 请 问 一下 怎么 怎么办 怎样 如何 什么 哪些 "

@@ -52,7 +52,6 @@ def test_an_instance_started_with_the_sample_off_is_empty(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="measured answer rate 0.66 on the held-out phrasings, below the 0.75 bar")
 def test_a_city_faq_sheet_is_answered_after_import_with_no_tuning(tmp_path, encoder):
     """The bar of issue 15: start empty, `govbot kb import` a third-party FAQ sheet, nothing else; the
     server re-fits its calibration in the background and answers held-out citizen phrasings."""
