@@ -88,7 +88,7 @@ def percentile(histogram: list[tuple[int, int]], q: float) -> int | None:
     return histogram[-1][0]
 
 
-def summed(daily: type, period: Period, key: str) -> Select:
+def _summed(daily: type, period: Period, key: str) -> Select:
     """(key, n) rows of a per-day rollup over the period, read from its per-month twin for whole months."""
     monthly = MONTHLY[daily]
     months, edges = period.spans()
@@ -131,7 +131,7 @@ class Analytics:
             ratings = dict(s.execute(select(Turn.rating, func.count()).where(
                 Turn.rating.in_(RATINGS), Turn.at >= utc_start_of(period.start),
                 Turn.at < utc_start_of(period.end + dt.timedelta(days=1))).group_by(Turn.rating)).all())
-            latency = summed(LatencyDaily, period, "latency_ms")
+            latency = _summed(LatencyDaily, period, "latency_ms")
             hist = [(int(ms), int(n)) for ms, n in s.execute(latency.order_by(latency.selected_columns[0]))]
         by_day: Counter[int] = Counter()
         by_channel: Counter[str] = Counter()
@@ -167,7 +167,7 @@ class Analytics:
     # ---- services (热点) and the departments, themes, regions they belong to ------------------------
     def service_counts(self, period: Period) -> dict[str, int]:
         with self.db.session() as s:
-            rows = s.execute(summed(ServiceDaily, period, "code")).all()
+            rows = s.execute(_summed(ServiceDaily, period, "code")).all()
         return {code: int(n) for code, n in rows}
 
     def services(self, period: Period, top: int = 20) -> dict:
@@ -190,7 +190,7 @@ class Analytics:
 
     # ---- the questions citizens type most ------------------------------------------------------------
     def questions(self, period: Period, top: int = 20) -> dict:
-        counts = summed(QuestionDaily, period, "question")
+        counts = _summed(QuestionDaily, period, "question")
         question, total = counts.selected_columns
         tie = question  # ties in code-point order on every database (SQLite compares bytes)
         if self.db.engine.dialect.name == "postgresql":

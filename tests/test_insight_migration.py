@@ -2,6 +2,7 @@
 has (figures whose turns were purged are kept), and the migrations build exactly the insight models' tables."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from alembic import command
@@ -30,8 +31,6 @@ def _upgrade(db: Database, revision: str) -> None:
 
 
 def test_the_new_rollups_are_filled_from_the_old_ones(tmp_path):
-    import datetime as dt
-
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     _upgrade(db, "0008_aliases")
     jan31, feb1 = day_number(dt.date(2025, 1, 31)), day_number(dt.date(2025, 2, 1))

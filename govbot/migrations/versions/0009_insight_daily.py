@@ -73,7 +73,8 @@ def downgrade() -> None:
                     sa.Column('decision', sa.String(length=10), nullable=False),
                     sa.Column('handoff', sa.Boolean(), nullable=False),
                     sa.Column('n', sa.Integer(), nullable=False),
-                    sa.PrimaryKeyConstraint('hour', 'channel', 'author', 'decision', 'handoff'), sqlite_with_rowid=False)
+                    sa.PrimaryKeyConstraint('hour', 'channel', 'author', 'decision', 'handoff'),
+                    sqlite_with_rowid=False)
     # the hour within the day is not kept per channel and decision: the day's first hour stands for the day
     op.execute("INSERT INTO insight_hourly (hour, channel, author, decision, handoff, n) "
                "SELECT day * 24 - 8, channel, author, decision, handoff, n FROM insight_daily")
