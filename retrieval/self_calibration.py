@@ -176,9 +176,9 @@ class SelfCalibrator:
             calibration.save(self.path, report)
             self.live.calibration = calibration  # one attribute swap: requests see the old or the new fit
             self.applied = report["fingerprint"]
-            log.info("self-calibration fitted on %d items in %.1fs: answer rate %.2f, wrong %.3f, oos %.3f",
-                     report["items"], report["seconds"], report["answer_rate"], report["wrong_answers"],
-                     report["oos_answered"])
+            log.info("self-calibration fitted on %d items in %.1fs: answer rate %.2f, wrong %.3f, oos %.3f, "
+                     "near misses %.3f", report["items"], report["seconds"], report["answer_rate"],
+                     report["wrong_answers"], report["oos_answered"], report["near_misses_answered"])
             return True
 
     def status(self) -> dict:

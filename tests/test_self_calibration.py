@@ -46,6 +46,53 @@ def test_the_prior_keeps_a_tiny_fit_sensible():
     assert with_prior(xs[0]) > 0.5 > with_prior(xs[-1])
 
 
+def test_bm25_scores_follow_lucenes_formula():
+    import math
+
+    from retrieval.sparse import SparseIndex
+
+    docs = [["护照", "补办"], ["护照"], ["社保", "社保", "补办"]]
+    avg = sum(map(len, docs)) / len(docs)
+
+    def expected(doc: list[str], term: str) -> float:
+        df, tf = sum(term in d for d in docs), doc.count(term)
+        idf = math.log(1 + (len(docs) - df + 0.5) / (df + 0.5))
+        return idf * tf / (tf + 1.5 * (1 - 0.75 + 0.75 * len(doc) / avg)) if tf else 0.0
+
+    got = SparseIndex(docs).scores(["护照", "社保", "未知"])
+    assert got == pytest.approx([expected(d, "护照") + expected(d, "社保") for d in docs], rel=1e-5)
+    assert SparseIndex([]).scores(["护照"]).size == 0
+
+
+def test_a_single_entry_item_is_held_out_one_phrasing_at_a_time():
+    from retrieval.self_calibration import held_out_groups
+
+    one = live_item(GuideData(code="QH-T-01", title="测试事项", faqs=[
+        {"question": "房产证丢了怎么补办", "similar_questions": ["不动产权证书遗失了如何补发"], "answer": "到登记中心。"}]))
+    assert held_out_groups(one) == (("房产证丢了怎么补办",), ("不动产权证书遗失了如何补发",))
+    two = live_item(GuideData(code="QH-T-02", title="测试事项", faqs=[
+        {"question": "怎么办", "similar_questions": ["如何办"], "answer": "到中心。"},
+        {"question": "多少钱", "answer": "免费。"}]))
+    assert held_out_groups(two) == (("怎么办", "如何办"), ("多少钱",))
+
+
+def test_near_misses_have_their_own_cap_and_a_small_fit_may_miss_once():
+    """Ten in-scope questions (one answered wrong), ten near misses (two look right), generic negatives:
+    the threshold lets the two near misses (20 %) and the one wrong answer through, not the rest."""
+    from retrieval.calibrate import MAX_NEAR_MISSES_ANSWERED, Scored, answer_threshold
+    from retrieval.calibration import Logistic
+
+    def row(kind: str, x: float, right: bool = False) -> Scored:
+        return Scored(kind, [x], right, right)
+
+    rows = [row("in_scope", 3.0, True)] * 9 + [row("in_scope", 2.5)] + [row("near_miss", 2.0)] * 2 + \
+        [row("near_miss", 1.0)] * 8 + [row("out_of_scope", -3.0)] * 30
+    assert MAX_NEAR_MISSES_ANSWERED == pytest.approx(0.2)
+    t, stats = answer_threshold(rows, Logistic([1.0], 0.0))
+    assert t == 0.74  # sigmoid(1) = 0.731 < t <= sigmoid(2) = 0.881
+    assert stats["answer_rate"] == 1.0 and stats["wrong_answers"] == 0.1 and stats["near_misses_answered"] == 0.2
+
+
 def test_an_instance_started_with_the_sample_off_is_empty(tmp_path):
     assert Services(make_settings(tmp_path, sample_kb=False)).kb.count() == 0
     assert Services(make_settings(tmp_path / "demo")).kb.count() > 0
