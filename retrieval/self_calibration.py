@@ -9,8 +9,9 @@ answered with a neighbour. The generic out-of-scope questions shipped in `negati
 set. The logistic models are pulled toward the shipped calibration (the prior, fit on the sample's dev
 set), so a small knowledge base — tens of items, two phrasings each — still gets a sensible fit; the
 answer threshold is the lowest within the caps of `retrieval.calibrate` (wrong answers, out-of-scope
-questions and near misses answered). Queries are encoded once each and the index is changed in place,
-so a fit of 30 items takes seconds and one of the 80-item sample a couple of minutes.
+questions and near misses answered). Each phrasing is encoded once (and cached on disk for the next
+fit) and the index is changed in place: a fit of 30 items takes well under a minute, and at most
+`MAX_ASKED` phrasings are asked however large the knowledge base.
 
 `SelfCalibrator` keeps the fit current in the background: the old calibration serves while a new one
 is fit, on start when the knowledge base changed since the stored fit and after every publish or import
