@@ -25,7 +25,7 @@ def _option_buttons(offered: list[Match]) -> list[dict[str, str]]:
 def answer_with(svc: Any, tracker: Tracker, code: str, attribute: str | None, matches: list[Match]) -> Reply:
     entry = svc.kb.live_entry(code)
     if entry is None:
-        return Reply().say("抱歉，这个事项的指南已下线或正在更新，请稍后再试或说“转人工”。").meta(
+        return Reply().say("抱歉，这个事项的指南已下线或正在更新，请稍后再试或说“转人工”。", [HUMAN_BUTTON]).meta(
             decision="handoff", matches=[])
     guide, published_at = entry
     updated = published_at.date().isoformat()  # the live version's publish date, not the last draft edit
