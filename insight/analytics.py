@@ -123,8 +123,12 @@ class Analytics:
     def overview(self, period: Period) -> dict:
         in_range = (DailyCount.day >= period.days.start, DailyCount.day < period.days.stop)
         with self.db.session() as s:
-            daily = s.execute(select(DailyCount.day, DailyCount.channel, DailyCount.author, DailyCount.decision,
-                                     DailyCount.handoff, DailyCount.n).where(*in_range)).all()
+            by_day = dict(s.execute(select(DailyCount.day, func.sum(DailyCount.n))
+                                    .where(*in_range, DailyCount.author == "citizen").group_by(DailyCount.day)).all())
+            kinds = s.execute(select(DailyCount.author, DailyCount.channel, DailyCount.decision, DailyCount.handoff,
+                                     func.sum(DailyCount.n)).where(*in_range)
+                              .group_by(DailyCount.author, DailyCount.channel, DailyCount.decision,
+                                        DailyCount.handoff)).all()
             by_hour = dict(s.execute(select(QuestionHourOfDay.hour, func.sum(QuestionHourOfDay.n)).where(
                 QuestionHourOfDay.day >= period.days.start, QuestionHourOfDay.day < period.days.stop)
                 .group_by(QuestionHourOfDay.hour)).all())
@@ -133,13 +137,12 @@ class Analytics:
                 Turn.at < utc_start_of(period.end + dt.timedelta(days=1))).group_by(Turn.rating)).all())
             latency = _summed(LatencyDaily, period, "latency_ms")
             hist = [(int(ms), int(n)) for ms, n in s.execute(latency.order_by(latency.selected_columns[0]))]
-        by_day: Counter[int] = Counter()
         by_channel: Counter[str] = Counter()
         decisions = {d: 0 for d in DECISIONS}
         handoffs = 0
-        for day, channel, author, decision, handoff, n in daily:
+        for author, channel, decision, handoff, n in kinds:
+            n = int(n)
             if author == "citizen":
-                by_day[day] += n
                 by_channel[channel] += n
             elif author == "bot":
                 decisions[decision] = decisions.get(decision, 0) + n
@@ -149,9 +152,9 @@ class Analytics:
         satisfied, unsatisfied = (int(ratings.get(r, 0)) for r in RATINGS)
         return {
             "period": period.as_dict(),
-            "questions": sum(by_day.values()),
+            "questions": sum(by_channel.values()),
             "replies": total_replies,
-            "by_day": [{"day": date_of(d).isoformat(), "questions": by_day[d]} for d in period.days],
+            "by_day": [{"day": date_of(d).isoformat(), "questions": int(by_day.get(d, 0))} for d in period.days],
             "by_hour": [int(by_hour.get(h, 0)) for h in range(24)],
             "by_channel": dict(by_channel.most_common()),
             "decisions": decisions,

@@ -56,7 +56,7 @@ def not_found(tracker: Tracker, svc: Any, result: SearchResult) -> Reply:
     closest = result.matches[:SUGGEST_MAX] if result.confidence >= SUGGEST_FLOOR else []
     if closest:
         reply.set("offered_services", [m.code for m in closest])
-        reply.say("抱歉，没有找到完全对应的办事指南。您是不是想问：", _option_buttons(closest) + [HUMAN_BUTTON])
+        reply.say("抱歉，没有找到相关的办事指南。您是不是想问下面这些事项？", _option_buttons(closest) + [HUMAN_BUTTON])
     else:
         reply.say("抱歉，没有找到相关的办事指南。您可以换个说法，比如说明要办的证件或事情（“身份证丢了怎么补”），"
                   "也可以转人工服务。", [HUMAN_BUTTON])
