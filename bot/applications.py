@@ -12,6 +12,7 @@ import httpx
 
 from bot.models import Application
 from bot.tail_check import TailCheck, TailVerdict
+from core.clock import city_date, utcnow
 from core.db import Database
 
 APPLICATION_NO = re.compile(r"[A-Z]{0,2}\d{10,14}")
@@ -59,7 +60,7 @@ class Applications:
             if row is None:
                 return None
             return Progress(row.number, row.phone_tail, row.service_title, row.status,
-                            (row.updated_at or dt.datetime.now()).date().isoformat(), row.note)
+                            city_date(row.updated_at or utcnow()).isoformat(), row.note)
 
     def locked_until(self, number: str) -> dt.datetime | None:
         return self.tails.locked_until(f"application:{number.strip().upper()}")

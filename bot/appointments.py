@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Appointment, SlotSeats, insert_missing
 from bot.tail_check import TailCheck, TailVerdict
+from core.clock import city_today
 from core.db import Database
 
 SLOTS = ("09:00-10:00", "10:00-11:00", "11:00-12:00", "13:30-14:30", "14:30-15:30", "15:30-16:30")
@@ -111,7 +112,7 @@ def parse_slot(text: str) -> str | None:
 
 
 class Booking:
-    def __init__(self, db: Database, today: Callable[[], dt.date] = dt.date.today) -> None:
+    def __init__(self, db: Database, today: Callable[[], dt.date] = city_today) -> None:
         self.db, self.today, self.tails = db, today, TailCheck(db)
 
     def free_slots(self, service_code: str, day: dt.date) -> list[tuple[str, int]]:

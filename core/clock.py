@@ -18,6 +18,12 @@ def city_now() -> dt.datetime:
     return dt.datetime.now(CITY_TZ)
 
 
+def city_today() -> dt.date:
+    return city_now().date()
+
+
 def city_date(moment: dt.datetime) -> dt.date:
-    """The calendar date of a stored (UTC) moment, as the city sees it."""
+    """The calendar date of a stored UTC moment (SQLite hands it back naive), as the city sees it."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.astimezone(CITY_TZ).date()

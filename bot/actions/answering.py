@@ -5,6 +5,7 @@ from typing import Any
 
 from bot.actions.protocol import Reply, Tracker, action
 from bot.answers import answer_text, detect_attribute, service_mention
+from core.clock import city_date
 from handoff.tickets import END_PHRASES
 from knowledge_base.schema import ATTRIBUTES
 from retrieval.engine import Match, SearchResult
@@ -28,7 +29,7 @@ def answer_with(svc: Any, tracker: Tracker, code: str, attribute: str | None, ma
         return Reply().say("抱歉，这个事项的指南已下线或正在更新，请稍后再试或说“转人工”。", [HUMAN_BUTTON]).meta(
             decision="handoff", matches=[])
     guide, published_at = entry
-    updated = published_at.date().isoformat()  # the live version's publish date, not the last draft edit
+    updated = city_date(published_at).isoformat()  # the live version's publish date, not the last draft edit
     reply = Reply().set("current_service", code).set("offered_services", []).set("failed_turns", 0)
     passage = matches[0].passage if matches else ""
     reply.say(answer_text(guide, passage or tracker.text, attribute, updated))
