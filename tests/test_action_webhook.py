@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.actions.protocol import Slots
 from bot.appointments import date_problem
 from bot.models import Appointment, SlotSeats
+from core.clock import city_today
 from core.db import Database
 from core.settings import ROOT
 from handoff.models import Conversation, Ticket
@@ -37,7 +38,7 @@ def app_client(tmp_path_factory, encoder):
 
 def _workday(after: int = 1) -> dt.date:
     """The `after`-th bookable working day from today."""
-    today, day, found = dt.date.today(), dt.date.today(), 0
+    today, day, found = city_today(), city_today(), 0
     while found < after:
         day += dt.timedelta(days=1)
         found += date_problem(day, today) is None
@@ -147,9 +148,9 @@ def test_five_wrong_tails_lock_the_number_for_fifteen_minutes_across_processes(a
 
 # ---- bookings: re-validated when booked ---------------------------------------------------------------
 @pytest.mark.parametrize("day, slot, name, phone, why", [
-    (dt.date.today() + dt.timedelta(days=(5 - dt.date.today().weekday()) % 7 or 7), "09:00-10:00", "王小明",
+    (city_today() + dt.timedelta(days=(5 - city_today().weekday()) % 7 or 7), "09:00-10:00", "王小明",
      "13812345678", "周末"),
-    (dt.date.today() - dt.timedelta(days=3), "09:00-10:00", "王小明", "13812345678", "过去"),
+    (city_today() - dt.timedelta(days=3), "09:00-10:00", "王小明", "13812345678", "过去"),
     (_workday(), "08:00-09:00", "王小明", "13812345678", "没有这个预约时段"),
     (_workday(), "12:00-13:00", "王小明", "13812345678", "没有这个预约时段"),
     (_workday(), "09:00-10:00", "<script>", "13812345678", "姓名"),
@@ -207,7 +208,7 @@ def test_reschedule_moves_the_seat_and_rechecks_everything(app_client):
     code = _book(app_client, "owner", "13:30-14:30")
     services = app_client.app.state.services
     new_day = _workday(2)
-    saturday = dt.date.today() + dt.timedelta(days=(5 - dt.date.today().weekday()) % 7 or 7)
+    saturday = city_today() + dt.timedelta(days=(5 - city_today().weekday()) % 7 or 7)
 
     def reschedule(sender: str, day: dt.date, slot: str) -> str:
         return _text(call(app_client, "action_reschedule_appointment", sender=sender, slots={

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.clock import city_today
+
 
 def webhook(client) -> str:
     """The webhook with the token Rasa sends (endpoints.yml: ?token=${GOVBOT_ACTION_TOKEN})."""
@@ -65,7 +67,7 @@ def test_unknown_question_twice_hands_off_to_a_human(app_client):
 
 
 def test_appointment_validation_rejects_then_accepts(app_client):
-    today = dt.date.today()
+    today = city_today()
     saturday = today + dt.timedelta(days=(5 - today.weekday()) % 7 or 7)
     bad = call(app_client, "validate_appointment_form", saturday.isoformat(), set_now={"appt_date": saturday.isoformat()},
                slots={"appt_service": "GA-CR-01"})
