@@ -42,6 +42,7 @@ NEGATIVES_FILE = Path(__file__).parent / "negatives.yaml"
 MIN_ITEMS = 3  # below this there is nothing to tell apart: the shipped calibration serves
 MAX_HELD_OUT_ITEMS = 400  # a large knowledge base is calibrated on a fixed random sample of its items
 MAX_ASKED = 600  # held-out phrasings asked (each twice: in scope, then as a near miss); beyond, fewer per group
+MATERIAL_SHARE = 0.2  # items added or removed, as a share of those fitted on, that call for a new fit
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,14 @@ class LiveItem:
 
     item: IndexedItem
     faq_entries: tuple[tuple[str, ...], ...]
+
+
+def material_change(fitted_codes: list[str], live_codes: list[str]) -> bool:
+    """Whether the set of items moved enough from the fitted one that its calibration no longer transfers.
+    Editing guides, or adding a few, keeps the fit: a re-fit on a handful of changes would move the
+    thresholds on noise (the sample's own fit is made on its dev set, which a leave-out fit cannot match)."""
+    fitted, live = set(fitted_codes), set(live_codes)
+    return len(fitted ^ live) >= MATERIAL_SHARE * max(len(fitted), 1)
 
 
 def fingerprint(items: list[LiveItem]) -> str:
@@ -117,7 +126,7 @@ def fit_live(retriever: Retriever, items: list[LiveItem], prior: Calibration | N
     if rows is None:
         return None
     calibration, report = fit_scored(rows, prior)
-    report.update(fingerprint=fingerprint(items), fitted_at=utcnow().isoformat(timespec="seconds"),
+    report.update(fingerprint=fingerprint(items), codes=sorted(it.item.code for it in items), fitted_at=utcnow().isoformat(timespec="seconds"),
                   items=len(items), prior="shipped" if prior else "none",
                   seconds=round(time.perf_counter() - t0, 1))
     return calibration, report
@@ -165,6 +174,10 @@ class SelfCalibrator:
                         self.applied = self.live_fingerprint
                     return False
             if len(items) < MIN_ITEMS:
+                return False
+            serving = self.stored_report(self.path) or self.stored_report(self.shipped) or {}
+            if not force and "codes" in serving and not material_change(
+                    serving["codes"], [it.item.code for it in items]):
                 return False
             self.fitting = True
             try:

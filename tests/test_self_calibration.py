@@ -144,3 +144,19 @@ def test_editors_see_the_calibration_in_use(app_client):
     body = app_client.get("/api/v1/kb/calibration", headers=auth("editor")).json()
     assert body["calibration"] == "shipped" and body["fit"]["answer_threshold"] > 0
     assert body["fitting"] is False
+
+
+def test_a_few_edits_keep_the_fit_and_a_new_set_of_items_calls_for_one(services):
+    from retrieval.self_calibration import material_change
+
+    codes = [f"S-{i:02d}" for i in range(80)]
+    assert not material_change(codes, codes[:75] + ["NEW-1", "NEW-2"])  # 5 gone, 2 new: 7 of 80
+    assert material_change(codes, codes[:60] + ["NEW-1"])  # 21 of 80
+    assert material_change(codes, [f"QH-{i}" for i in range(30)])  # another city's sheet
+
+    guide = services.kb.live_guide("GA-CR-01")
+    guide.faqs[0].question += "（修订）"
+    services.kb.publish_directly([guide], actor="editor", note="一处修订")
+    services.live_index.sync()
+    assert services.self_calibrator.refresh() is False  # the sample's shipped calibration still serves
+    assert not services.calibration_file.exists()
