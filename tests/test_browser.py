@@ -91,7 +91,7 @@ def test_editor_signs_in_loads_guides_without_a_token_and_signs_out(app_only):
         page.screenshot(path=str(ARTIFACTS / "signin-login.png"))
         page.click("button[type=submit]")
         page.wait_for_url(f"{app_only}/editor")
-        expect(page.locator("#who")).to_have_text("已登录：li-editor（editor）")
+        expect(page.locator("#who")).to_have_text("li-editor（编辑）")
         expect(page.locator("#list .item")).to_have_count(80)  # the guides, loaded with the session cookie
         assert page.locator("#token").count() == 0
         page.locator("#list .item", has_text="普通护照申领").click()
