@@ -5,7 +5,6 @@ The chat API sets an HttpOnly cookie on a conversation's first message; only the
 that conversation (`GET /api/v1/conversations/{sender_id}/messages`), listen to it (`…/ws`) or rate it."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from pathlib import Path
 from typing import Literal
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bot.rasa_client import RasaUnavailable
 from connectors.wechat_channel import hot_questions
 from connectors.wechat_miniprogram import SENDER_PREFIX, token_owns
+from core.hub import relay
 from handoff.api import same_origin
 from handoff.delivery import conversation_topic
 from handoff.tickets import HandoffError
@@ -136,21 +136,8 @@ async def conversation_socket(ws: WebSocket, sender_id: str) -> None:
         return
     await ws.accept()
     async with ws.app.state.services.hub.subscribe(conversation_topic(sender_id)) as queue:
-        closed = asyncio.create_task(ws.receive_text())  # the page sends nothing; this notices it leaving
-        try:
-            while not closed.done():
-                getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    await ws.send_json(getter.result())
-                else:
-                    getter.cancel()
-        except WebSocketDisconnect:
-            pass
-        finally:
-            closed.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await closed
+        with contextlib.suppress(WebSocketDisconnect):  # the page sends nothing: reading notices it leaving
+            await relay(queue, ws.send_json, ws.receive_text())
 
 
 @router.get("/api/v1/hot-questions")

@@ -9,7 +9,8 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -99,6 +100,24 @@ class Hub:
             self._listener = None
         if self._publisher is not None:
             self._publisher.close()
+
+
+async def relay(queue: asyncio.Queue, send: Callable[[dict[str, Any]], Awaitable[None]],
+                incoming: Awaitable[Any]) -> None:
+    """Send each event of a subscription until `incoming` (reading the client's side) ends: the client left."""
+    listener = asyncio.ensure_future(incoming)
+    try:
+        while not listener.done():
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, listener}, return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                await send(getter.result())
+            else:
+                getter.cancel()
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await listener
 
 
 def _put(queue: asyncio.Queue, event: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ Agents and admins only: a bearer token (`govbot users add NAME --role agent`) or
 cookie (writes need the X-CSRF-Token header); the WebSocket takes the session cookie from the same origin."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 from pathlib import Path
@@ -16,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.auth import SESSION_COOKIE, ApiUser, page_user, require, session_user
+from core.hub import relay
 from handoff.knowledge import to_knowledge
 from handoff.models import CATEGORIES, Ticket, TicketMessage
 from handoff.tickets import QUEUE_TOPIC, Desk, HandoffError
@@ -282,21 +282,8 @@ async def console_socket(ws: WebSocket) -> None:
                 await ws.receive_text()
                 await run_in_threadpool(desk.heartbeat, user.name)
 
-        listener = asyncio.create_task(pings())
-        try:
-            while not listener.done():
-                getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({getter, listener}, return_when=asyncio.FIRST_COMPLETED)
-                if getter in done:
-                    await ws.send_json(getter.result())
-                else:
-                    getter.cancel()
-        except WebSocketDisconnect:
-            pass
-        finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await listener
+        with contextlib.suppress(WebSocketDisconnect):
+            await relay(queue, ws.send_json, pings())
 
 
 # ---- the page -----------------------------------------------------------------------------------------
