@@ -2,7 +2,6 @@
 malformed JSON body says where it breaks, and nothing answers with a bare "Not Found" or a byte offset."""
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -10,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from handoff.tickets import HandoffError
 
 # Routes and pages citizens use; every other route is an operator's (editor, reviewer, admin, agent).
 CITIZEN_PATHS = ("/api/v1/chat", "/api/v1/miniprogram", "/wechat/", "/static/chat/")
@@ -77,6 +78,11 @@ def install(app: FastAPI) -> None:
         if operator and rows:
             detail += f" / invalid request: {first['field']}: {first['message']}"
         return JSONResponse(status_code=422, content={"detail": detail, "errors": rows})
+
+    @app.exception_handler(HandoffError)
+    async def _handoff_refused(_: Request, exc: HandoffError) -> JSONResponse:
+        """A queue rule the request breaks (taken, closed, not yours): its status and Chinese message."""
+        return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

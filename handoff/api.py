@@ -18,7 +18,7 @@ from core.auth import SESSION_COOKIE, ApiUser, page_user, require, session_user
 from core.hub import relay
 from handoff.knowledge import to_knowledge
 from handoff.models import CATEGORIES, Ticket, TicketMessage
-from handoff.tickets import QUEUE_TOPIC, Desk, HandoffError
+from handoff.tickets import QUEUE_TOPIC, Desk
 from knowledge_base.schema import GuideData
 from knowledge_base.workflow import WorkflowError, validation_errors
 
@@ -51,10 +51,6 @@ def ticket_out(t: Ticket) -> dict[str, Any]:
 def message_out(m: TicketMessage) -> dict[str, Any]:
     return {"id": m.id, "author": m.author, "agent": m.agent, "text": m.text, "delivery": m.delivery,
             "error": m.error, "at": _iso(m.at)}
-
-
-def _refused(exc: HandoffError | WorkflowError) -> HTTPException:
-    return HTTPException(exc.status, detail=str(exc))
 
 
 class TextBody(BaseModel):
@@ -103,10 +99,7 @@ def get_ticket(ticket_id: int, request: Request, _: ApiUser = Depends(agent_only
     """The ticket, the transcript before the hand-off (the bot's decisions and matched items) and the human
     part since (citizen, agent, system lines and internal notes)."""
     desk = _desk(request)
-    try:
-        ticket = desk.get(ticket_id)
-    except HandoffError as exc:
-        raise _refused(exc) from exc
+    ticket = desk.get(ticket_id)
     return {**ticket_out(ticket), "contact": ticket.contact, "content": ticket.content,
             "transcript": ticket.transcript, "messages": [message_out(m) for m in desk.messages(ticket_id)]}
 
@@ -121,59 +114,38 @@ def claim_next(request: Request, user: ApiUser = Depends(agent_only)) -> dict:
 
 @router.post("/api/v1/tickets/{ticket_id}/claim")
 def claim(ticket_id: int, request: Request, user: ApiUser = Depends(agent_only)) -> dict:
-    try:
-        return ticket_out(_desk(request).claim(ticket_id, user.name))
-    except HandoffError as exc:
-        raise _refused(exc) from exc
+    return ticket_out(_desk(request).claim(ticket_id, user.name))
 
 
 @router.post("/api/v1/tickets/{ticket_id}/messages")
 async def reply(ticket_id: int, body: TextBody, request: Request, user: ApiUser = Depends(agent_only)) -> dict:
     """Sent through the citizen's channel; `delivery` is `failed` (with `error`) when it could not be."""
-    try:
-        return message_out(await _desk(request).reply(ticket_id, user.name, body.text.strip()))
-    except HandoffError as exc:
-        raise _refused(exc) from exc
+    return message_out(await _desk(request).reply(ticket_id, user.name, body.text.strip()))
 
 
 @router.post("/api/v1/tickets/{ticket_id}/notes")
 def note(ticket_id: int, body: TextBody, request: Request, user: ApiUser = Depends(agent_only)) -> dict:
-    try:
-        return message_out(_desk(request).note(ticket_id, user.name, body.text.strip()))
-    except HandoffError as exc:
-        raise _refused(exc) from exc
+    return message_out(_desk(request).note(ticket_id, user.name, body.text.strip()))
 
 
 @router.post("/api/v1/tickets/{ticket_id}/close")
 async def close(ticket_id: int, body: CloseBody, request: Request, user: ApiUser = Depends(agent_only)) -> dict:
-    try:
-        return ticket_out(await _desk(request).close(ticket_id, user.name, body.resolution.strip(), body.category))
-    except HandoffError as exc:
-        raise _refused(exc) from exc
+    return ticket_out(await _desk(request).close(ticket_id, user.name, body.resolution.strip(), body.category))
 
 
 @router.post("/api/v1/tickets/{ticket_id}/handback")
 def hand_back(ticket_id: int, request: Request, user: ApiUser = Depends(agent_only)) -> dict:
-    try:
-        return ticket_out(_desk(request).hand_back(ticket_id, user.name))
-    except HandoffError as exc:
-        raise _refused(exc) from exc
+    return ticket_out(_desk(request).hand_back(ticket_id, user.name))
 
 
 @router.post("/api/v1/tickets/{ticket_id}/reopen")
 def reopen(ticket_id: int, request: Request, user: ApiUser = Depends(agent_only)) -> dict:
-    try:
-        return ticket_out(_desk(request).reopen(ticket_id, user.name))
-    except HandoffError as exc:
-        raise _refused(exc) from exc
+    return ticket_out(_desk(request).reopen(ticket_id, user.name))
 
 
 @router.post("/api/v1/tickets/{ticket_id}/transfer")
 def transfer(ticket_id: int, body: TransferBody, request: Request, user: ApiUser = Depends(agent_only)) -> dict:
-    try:
-        return ticket_out(_desk(request).transfer(ticket_id, user.name, body.agent.strip(), body.group.strip()))
-    except HandoffError as exc:
-        raise _refused(exc) from exc
+    return ticket_out(_desk(request).transfer(ticket_id, user.name, body.agent.strip(), body.group.strip()))
 
 
 @router.post("/api/v1/tickets/{ticket_id}/knowledge")
@@ -185,8 +157,8 @@ def turn_into_knowledge(ticket_id: int, body: KnowledgeBody, request: Request,
         ticket = desk.get(ticket_id)
         drafted = to_knowledge(desk.kb, ticket, desk.messages(ticket_id), user.name, body.question, body.answer,
                                body.code.strip().upper(), body.title.strip())
-    except (HandoffError, WorkflowError) as exc:
-        raise _refused(exc) from exc
+    except WorkflowError as exc:
+        raise HTTPException(exc.status, detail=str(exc)) from exc
     except ValidationError as exc:
         raise HTTPException(422, detail=validation_errors(exc)) from exc
     desk.relate(ticket_id, drafted.code)
@@ -225,10 +197,7 @@ def live_conversations(request: Request, _: ApiUser = Depends(agent_only)) -> li
 @router.post("/api/v1/handoff/conversations/{sender_id}/takeover")
 def take_over(sender_id: str, request: Request, user: ApiUser = Depends(agent_only)) -> dict:
     services = request.app.state.services
-    try:
-        return ticket_out(_desk(request).take_over(sender_id, user.name, services.conversations.transcript(sender_id)))
-    except HandoffError as exc:
-        raise _refused(exc) from exc
+    return ticket_out(_desk(request).take_over(sender_id, user.name, services.conversations.transcript(sender_id)))
 
 
 @router.get("/api/v1/handoff/kb")
