@@ -1,20 +1,14 @@
 """The web chat page in a real browser (Debian's chromium, driven by Playwright)."""
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 
 import pytest
 
-from core.settings import ROOT
-from tests.conftest import make_services, make_settings, need_service
+from tests.browser import ARTIFACTS, chromium, served
+from tests.conftest import make_services, make_settings
 from tests.stack import run_stack
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +18,8 @@ def stack(tmp_path_factory):
 
 
 def test_citizen_asks_in_the_web_chat_and_clicks_a_button(stack, tmp_path):
-    need_service(shutil.which("chromium") is not None, "Debian chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+    with chromium() as browser:
         page = browser.new_page()
         page.goto(f"http://127.0.0.1:{stack.settings.port}/")
         page.fill("#text", "护照怎么办")
@@ -42,44 +31,24 @@ def test_citizen_asks_in_the_web_chat_and_clicks_a_button(stack, tmp_path):
         page.click("button[type=submit]")
         page.wait_for_selector("text=您想咨询的是下面哪一项", timeout=30000)
         page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
-        browser.close()
 
 
 @pytest.fixture(scope="module")
 def app_only(tmp_path_factory, encoder):
     """The app alone under uvicorn (the editor needs no Rasa), with an editor who has a password."""
-    import uvicorn
-
     from core.auth import add_user
     from govbot.app import create_app
 
     services = make_services(tmp_path_factory.mktemp("editor"), encoder)
     add_user(services.db, "li-editor", "editor", password="correct horse battery")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(services.settings, services), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server.started, "the app did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(services.settings, services)) as url:
+        yield url
 
 
 def test_editor_signs_in_loads_guides_without_a_token_and_signs_out(app_only):
-    need_service(shutil.which("chromium") is not None, "Debian chromium (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(f"{app_only}/editor")
         assert page.url == f"{app_only}/login?next=/editor"
@@ -103,4 +72,3 @@ def test_editor_signs_in_loads_guides_without_a_token_and_signs_out(app_only):
         page.wait_for_url(f"{app_only}/login?next=%2Feditor")
         page.goto(f"{app_only}/editor")
         assert page.url.startswith(f"{app_only}/login")  # the session is gone
-        browser.close()

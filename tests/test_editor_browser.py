@@ -5,19 +5,14 @@ with the new material. Saves carry the revision loaded and a concurrent save is 
 alone (no Rasa): the bot's answer is asked through the action webhook, as Rasa would."""
 from __future__ import annotations
 
-import shutil
-import threading
 import time
 
 import httpx
 import pytest
 
-from core.settings import ROOT
-from tests.conftest import need_service
+from tests.browser import ARTIFACTS, chromium, served
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
 PORT = 18131
 BASE = f"http://127.0.0.1:{PORT}"
 PASSWORD = "editor-browser-pass-1"
@@ -27,43 +22,23 @@ NEW_MATERIAL = "近期免冠彩色证件照片"
 
 @pytest.fixture
 def app_server(services):
-    import uvicorn
-
     from core.auth import add_user
     from govbot.app import create_app
 
     add_user(services.db, "web-editor", "editor", password=PASSWORD)
     add_user(services.db, "web-reviewer", "reviewer", password=PASSWORD)
     token = add_user(services.db, "api-editor", "editor")
-    server = uvicorn.Server(uvicorn.Config(create_app(services.settings, services), host="127.0.0.1", port=PORT,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        with httpx.Client(base_url=BASE, headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
-            for _ in range(600):
-                if server.started:
-                    break
-                thread.join(0.1)
-            api.app_services = services
-            yield api
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with served(create_app(services.settings, services), PORT) as base, \
+            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
+        api.app_services = services
+        yield api
 
 
 @pytest.fixture
 def browser():
-    need_service(shutil.which("chromium") is not None, "Debian chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def sign_in(page, name: str) -> None:

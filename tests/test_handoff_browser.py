@@ -3,22 +3,17 @@ chat page beside it: sign in, see the hand-off arrive live, claim, reply (the ci
 (the citizen rates), turn into knowledge. Also measures 转人工 → the ticket on an open console."""
 from __future__ import annotations
 
-import shutil
-import socket
 import statistics
-import threading
 import time
 
 import httpx
 import pytest
 
-from core.settings import ROOT
-from tests.conftest import make_services, need_service
+from tests.browser import ARTIFACTS, chromium, served
+from tests.conftest import make_services
 from tests.test_handoff import WebhookRasa
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "console-password-1"
 ALWAYS_OPEN = "hours:\n" + "".join(f"  {d}: ['00:00', '23:59']\n" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
 
@@ -26,8 +21,6 @@ ALWAYS_OPEN = "hours:\n" + "".join(f"  {d}: ['00:00', '23:59']\n" for d in ("mon
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory, encoder):
     import dataclasses
-
-    import uvicorn
 
     from core.auth import add_user
     from govbot.app import create_app
@@ -37,32 +30,16 @@ def base_url(tmp_path_factory, encoder):
     services = make_services(tmp, encoder)
     services.settings = dataclasses.replace(services.settings, handoff_config=tmp / "handoff.yml")
     add_user(services.db, "web-agent", "agent", password=PASSWORD)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     app = create_app(services.settings, services)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server.started, "the app did not start"
-    app.state.gateway.rasa = WebhookRasa(app)  # Rasa does not run here
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as url:
+        app.state.gateway.rasa = WebhookRasa(app)  # Rasa does not run here
+        yield url
 
 
 def test_console_sign_in_claim_reply_close_and_turn_into_knowledge(base_url):
-    need_service(shutil.which("chromium") is not None, "Debian chromium (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p, httpx.Client(base_url=base_url, timeout=30) as http:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+    with chromium() as browser, httpx.Client(base_url=base_url, timeout=30) as http:
         console = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
         console.goto(f"{base_url}/console")
         assert console.url == f"{base_url}/login?next=/console"
@@ -125,4 +102,3 @@ def test_console_sign_in_claim_reply_close_and_turn_into_knowledge(base_url):
         expect(console.locator("#msg")).to_contain_text("无人机飞行要去哪里报备")
         expect(console.locator("#meta")).to_contain_text("关联事项：RX-")
         console.screenshot(path=str(ARTIFACTS / "handoff-knowledge.png"), full_page=True)
-        browser.close()

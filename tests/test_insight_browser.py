@@ -3,24 +3,17 @@ Chart.js under the strict CSP, a gap cluster turned into a draft. Screenshot: te
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import threading
-import time
 
 import pytest
 
-from core.settings import ROOT
-from tests.conftest import need_service
+from tests.browser import ARTIFACTS, chromium, served
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PORT = 18140
 
 
 @pytest.fixture
 def dashboard_server(services):
-    import uvicorn
-
     from core.auth import add_user
     from govbot.app import create_app
     from insight.analytics import Period
@@ -32,30 +25,14 @@ def dashboard_server(services):
     catch_up(services.db)
     services.gaps.mine(Period.last_days(30))
     add_user(services.db, "analyst", "editor", password="Insight-pass-2024")
-    server = uvicorn.Server(uvicorn.Config(create_app(services.settings, services), host="127.0.0.1", port=PORT,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 120
-    while not server.started and time.time() < deadline:
-        time.sleep(0.2)
-    assert server.started
-    yield f"http://127.0.0.1:{PORT}", MISSING
-    server.should_exit = True
-    thread.join(30)
+    with served(create_app(services.settings, services), PORT) as url:
+        yield url, MISSING
 
 
 def test_dashboard_draws_charts_and_turns_a_gap_into_a_draft(dashboard_server):
-    need_service(shutil.which("chromium") is not None, "Debian chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
 
     base, missing = dashboard_server
-    artifacts = ROOT / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "Failed to load" not in m.text
@@ -77,7 +54,7 @@ def test_dashboard_draws_charts_and_turns_a_gap_into_a_draft(dashboard_server):
             c.width > 0 && c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v !== 0))""")
         assert all(drawn), drawn  # Chart.js painted every chart
         assert page.locator(".kpi-value").first.inner_text() != "0"
-        page.screenshot(path=str(artifacts / "insight-dashboard.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "insight-dashboard.png"), full_page=True)
 
         page.click("button[data-days='7']")
         page.wait_for_function("document.querySelector('.period').textContent.includes('至')")
@@ -86,12 +63,11 @@ def test_dashboard_draws_charts_and_turns_a_gap_into_a_draft(dashboard_server):
         gap.get_by_role("button", name="新建事项草稿").click()
         page.wait_for_selector("text=已生成草稿", timeout=30000)
         page.wait_for_selector("#gaps .status-drafted", timeout=30000)
-        page.screenshot(path=str(artifacts / "insight-gap-drafted.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "insight-gap-drafted.png"), full_page=True)
 
         assert page.locator("#who").inner_text() == "analyst（编辑）"  # who is signed in
         page.click("#signout")  # POST /api/v1/auth/logout with the CSRF header ends the session
         page.wait_for_url("**/login?next=/insight")
         page.goto(f"{base}/insight")
         page.wait_for_url("**/login?next=/insight")  # the old session cookie no longer opens the dashboard
-        browser.close()
     assert not problems, problems  # no script error, no CSP violation

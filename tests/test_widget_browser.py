@@ -7,19 +7,16 @@ import functools
 import http.server
 import os
 import re
-import shutil
 import socket
 import threading
 
 import pytest
 
-from core.settings import ROOT
-from tests.conftest import make_settings, need_service
+from tests.browser import ARTIFACTS, chromium
+from tests.conftest import make_settings
 from tests.stack import run_stack
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
 APP_PORT, RASA_PORT = 18160, 15165
 HOST_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>某市人民政府门户网站</title></head>
@@ -67,16 +64,9 @@ def stack(tmp_path_factory, host_origin):
 
 @pytest.fixture
 def browser():
-    need_service(shutil.which("chromium") is not None, "Debian chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def chat_frame(page):
