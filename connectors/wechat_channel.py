@@ -148,12 +148,14 @@ class WeChatChannel:
             raise HTTPException(400, detail="缺少 FromUserName / missing FromUserName")
         return message, params
 
-    async def first_delivery(self, message: BaseMessage) -> bool:
-        return await self.seen.claim(f"{self.name}:{dedup_key(message)}")
-
-    def answers(self, message: BaseMessage) -> bool:
-        """Whether the push gets an answer at all (events other than a welcome do not)."""
-        return message.type != "event" or message.event in WELCOME_EVENTS
+    async def to_answer(self, message: BaseMessage) -> str | None:
+        """The conversation a push is answered in, or None: an event that needs no answer (only welcomes
+        do), or a retry of a message already taken (de-duplicated across replicas)."""
+        if message.type == "event" and message.event not in WELCOME_EVENTS:
+            return None
+        if not await self.seen.claim(f"{self.name}:{dedup_key(message)}"):
+            return None
+        return self.identities.touch(self.name, message.source)
 
     def question(self, message: BaseMessage) -> str:
         """What the citizen said, for the outbox record."""

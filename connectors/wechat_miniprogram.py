@@ -48,9 +48,9 @@ def verify(request: Request) -> str:
 async def push(request: Request) -> str:
     channel = _channel(request)
     message, _ = await channel.accept(request)
-    if not channel.answers(message) or not await channel.first_delivery(message):
+    sender_id = await channel.to_answer(message)
+    if sender_id is None:
         return ACK
-    sender_id = channel.identities.touch(channel.name, message.source)
     outbox_id = channel.outbox.hold(channel.name, sender_id, channel.question(message))
     answer = asyncio.create_task(channel.respond(request.app.state.gateway, request.app.state.services,
                                                  sender_id, message))

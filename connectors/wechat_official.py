@@ -36,9 +36,9 @@ def verify(request: Request) -> str:
 async def push(request: Request) -> str:
     channel = _channel(request)
     message, params = await channel.accept(request)
-    if not channel.answers(message) or not await channel.first_delivery(message):
+    sender_id = await channel.to_answer(message)
+    if sender_id is None:
         return ACK
-    sender_id = channel.identities.touch(channel.name, message.source)
     answer = asyncio.create_task(channel.respond(request.app.state.gateway, request.app.state.services,
                                                  sender_id, message))
     done, _ = await asyncio.wait({answer}, timeout=PASSIVE_REPLY_BUDGET_S)
