@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 	@echo "[setup] app virtualenv (.venv) …"
 	@test -d $(VENV) || $(PY) -m venv $(VENV)
 	@$(VENV)/bin/pip install $(PIP_QUIET) -e '.[test]' 2>&1 | grep -v "is ignored" || true
-	@$(VENV)/bin/python -c "import fastapi, faiss, sentence_transformers, jieba, bm25s" \
+	@$(VENV)/bin/python -c "import fastapi, faiss, sentence_transformers, jieba" \
 	  || (echo "app dependencies failed to install: see the pip output above" && exit 1)
 	@touch $@
 

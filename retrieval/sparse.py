@@ -35,7 +35,7 @@ class SparseIndex:
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
         w = self._weights
-        for term in query_tokens:  # a repeated term counts again, as in bm25s
+        for term in query_tokens:  # a repeated term in the query counts again
             if (row := self._terms.get(term)) is not None:
                 start, end = w.indptr[row], w.indptr[row + 1]
                 out[w.indices[start:end]] += w.data[start:end]  # a row names each passage once
