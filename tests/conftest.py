@@ -64,3 +64,14 @@ def app_client(services):
 
 def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {role}-token"}
+
+
+@pytest.fixture(scope="session")
+def shared_stack(tmp_path_factory):
+    """One real stack (trained Rasa + app, own database) for the slow conversation tests of the whole run;
+    each test talks in its own sender_id. Tests that need a stack of their own (restarts, other settings)
+    start it themselves."""
+    from tests.stack import run_stack
+
+    settings = make_settings(tmp_path_factory.mktemp("shared_stack"), port=18400, rasa_port=15405)
+    yield from run_stack(settings)
