@@ -9,7 +9,8 @@ REGISTRY = CollectorRegistry()
 _LATENCY_BUCKETS = (0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 TURNS = Counter("govbot_turns", "Citizen messages answered, by channel and decision "
-                "(answer, clarify, handoff, dialogue; unavailable when the dialogue service failed)",
+                "(answer, clarify, handoff, dialogue; degraded_* when Rasa was unreachable and retrieval "
+                "answered alone)",
                 ["channel", "decision"], registry=REGISTRY)
 TURN_SECONDS = Histogram("govbot_turn_seconds", "Time to answer a citizen message, by channel", ["channel"],
                          buckets=_LATENCY_BUCKETS, registry=REGISTRY)
@@ -25,6 +26,8 @@ TOO_LARGE = Counter("govbot_request_too_large", "Requests refused with 413 (body
 HANDOFF_TICKETS = Gauge("govbot_handoff_tickets", "Hand-off tickets by status (new = waiting in the queue; "
                         "overdue = new past its SLA)", ["status"], registry=REGISTRY)
 AGENTS_ONLINE = Gauge("govbot_handoff_agents_online", "Agents online now", registry=REGISTRY)
+ACTION_ERRORS = Counter("govbot_action_errors", "Custom actions that raised (the citizen got an apology and a "
+                        "human offer), by action", ["action"], registry=REGISTRY)
 DEGRADED = Gauge("govbot_degraded", "1 while the Rasa server is unreachable (degraded mode), else 0",
                  registry=REGISTRY)
 

@@ -242,3 +242,21 @@ def test_complaint_is_rechecked_when_submitted(app_client):
     ok = call(app_client, "action_submit_complaint", slots={
         "complaint_kind": "complaint", "complaint_content": "窗口排队两个小时", "complaint_contact": "13912345678"})
     assert "工单号" in _text(ok) and _tickets(services, "a1") == 1
+
+
+def test_an_action_that_raises_leaves_a_polite_reply_and_a_human_offer(app_client, monkeypatch):
+    from bot.actions.protocol import ACTIONS
+    from core import metrics
+
+    def broken(tracker, svc):
+        raise RuntimeError("the approval system timed out")
+
+    monkeypatch.setitem(ACTIONS, "action_broken_for_test", broken)
+    before = metrics.ACTION_ERRORS.labels("action_broken_for_test")._value.get()
+    r = app_client.post(f"/rasa/webhook?token={app_client.app.state.services.settings.action_token}",
+                        json={"next_action": "action_broken_for_test", "sender_id": "s1",
+                              "tracker": {"sender_id": "s1", "latest_message": {"text": "查进度"}}})
+    assert r.status_code == 200, r.text
+    said = [m for m in r.json()["responses"] if "text" in m]
+    assert "出了点问题" in said[0]["text"] and said[0]["buttons"][0]["payload"] == "/request_human"
+    assert metrics.ACTION_ERRORS.labels("action_broken_for_test")._value.get() == before + 1

@@ -15,10 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from bot.actions import answering, forms, handoff  # noqa: F401  (registers the actions)
-from bot.actions.protocol import ACTIONS, ActionCall, Tracker
+from bot.actions.answering import HUMAN_BUTTON
+from bot.actions.protocol import ACTIONS, ActionCall, Reply, Tracker
+from core import metrics
 
 log = logging.getLogger("govbot.actions")
 router = APIRouter()
+ACTION_FAILED = "抱歉，系统处理您的请求时出了点问题，您刚才说的内容已记录。您可以稍后再试一次，或点“转人工服务”由工作人员帮您办理。"
 
 
 def _check_token(request: Request, expected: str) -> None:
@@ -57,7 +60,12 @@ async def run_action(request: Request) -> dict[str, Any]:
         raise HTTPException(404, detail={"error": f"No registered action found for name '{call.next_action}'.",
                                          "action_name": call.next_action})
     tracker = Tracker(call)
-    reply = await run_in_threadpool(fn, tracker, services)
+    try:
+        reply = await run_in_threadpool(fn, tracker, services)
+    except Exception:  # noqa: BLE001 - a broken action must still leave the citizen a way forward
+        log.exception("action %s failed", call.next_action)
+        metrics.ACTION_ERRORS.labels(call.next_action).inc()
+        reply = Reply().say(ACTION_FAILED, [HUMAN_BUTTON]).meta(decision="dialogue", matches=[])
     if tracker.intent:  # for the turn log (the gateway reads it from the turn's metadata)
         reply.meta(intent=tracker.intent)
     return reply.as_json()
