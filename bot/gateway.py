@@ -1,23 +1,26 @@
 """One path for every citizen message: mode (bot or human) → Rasa → turn metadata → masked turn log.
 
 In human mode the message goes to the conversation's ticket (the agent's console), not to Rasa; a message on
-a sensitive topic (the hand-off settings' keyword list) goes to a human at once."""
+a sensitive topic (the hand-off settings' keyword list) goes to a human at once. When Rasa cannot be reached,
+the knowledge base answers alone (degraded mode, `bot/degraded.py`) and the turn says so (`degraded`)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 
 from bot.actions.answering import HUMAN_BUTTON
 from bot.conversations import Conversations
-from bot.rasa_client import RasaClient
+from bot.rasa_client import BotTurn, RasaClient, RasaUnavailable
 from retrieval.normalize import strip_zero_width
 
 
 class Gateway:
-    def __init__(self, conversations: Conversations, rasa: RasaClient) -> None:
-        self.conversations, self.rasa = conversations, rasa
+    def __init__(self, conversations: Conversations, rasa: RasaClient,
+                 without_rasa: Callable[[str, str], tuple[list[dict[str, Any]], dict[str, Any]]]) -> None:
+        self.conversations, self.rasa, self.without_rasa = conversations, rasa, without_rasa
 
     async def handle(self, sender_id: str, text: str, channel: str) -> dict[str, Any]:
         t0 = time.perf_counter()
@@ -35,7 +38,11 @@ class Gateway:
             self.conversations.log(sender_id, "bot", said, "handoff", [], int((time.perf_counter() - t0) * 1000),
                                    channel, handoff=True)
             return self._human(sender_id, [said], "human")
-        turn = await self.rasa.send(sender_id, text, channel)
+        try:
+            turn = await self.rasa.send(sender_id, text, channel)
+        except RasaUnavailable:
+            turn = BotTurn(*await run_in_threadpool(self.without_rasa, sender_id, text))
+            turn.meta["degraded"] = True
         decision = turn.meta.get("decision", "dialogue")
         matches = turn.meta.get("matches", []) if decision != "dialogue" else []
         latency = int((time.perf_counter() - t0) * 1000)
@@ -44,7 +51,7 @@ class Gateway:
                                handoff=turn.meta.get("mode") == "human")
         messages = turn.messages or [{"text": "抱歉，我暂时无法回答，请稍后再试或拨打12345。", "buttons": [HUMAN_BUTTON]}]
         return {"sender_id": sender_id, "messages": messages, "decision": decision, "matches": matches,
-                "mode": turn.meta.get("mode", "bot")}
+                "mode": turn.meta.get("mode", "bot"), "degraded": bool(turn.meta.get("degraded"))}
 
     @staticmethod
     def _human(sender_id: str, texts: list[str], mode: str) -> dict[str, Any]:

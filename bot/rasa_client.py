@@ -18,7 +18,7 @@ class BotTurn:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 20.0) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0) -> None:
         self.base_url, self.token = base_url.rstrip("/"), token
         self._http = httpx.AsyncClient(timeout=timeout)
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa_client import RasaClient
 from core import metrics
 
 log = logging.getLogger("govbot.ops")
@@ -67,13 +67,13 @@ def meter_turns(gateway: Any) -> None:
         t0 = time.perf_counter()
         try:
             result = await handle(sender_id, text_, channel)
-        except RasaUnavailable:
-            metrics.TURNS.labels(channel, "unavailable").inc()
-            _set_degraded(True)
-            raise
         finally:
             metrics.TURN_SECONDS.labels(channel).observe(time.perf_counter() - t0)
-        metrics.TURNS.labels(channel, result.get("decision", "dialogue")).inc()
+        decision = result.get("decision", "dialogue")
+        if result.get("degraded"):
+            _set_degraded(True)
+            decision = f"degraded_{decision}"
+        metrics.TURNS.labels(channel, decision).inc()
         return result
 
     gateway.handle = metered

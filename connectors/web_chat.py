@@ -14,7 +14,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.rasa_client import RasaUnavailable
 from connectors.wechat_channel import hot_questions
 from connectors.wechat_miniprogram import SENDER_PREFIX, token_owns
 from core.hub import relay
@@ -65,6 +64,7 @@ class ChatResponse(BaseModel):
     decision: Literal["answer", "clarify", "handoff", "dialogue"]
     matches: list[MatchOut]
     mode: Literal["bot", "human"]
+    degraded: bool = False  # the dialogue service was unreachable: the knowledge base answered alone
 
 
 @router.post("/api/v1/chat", response_model=ChatResponse, response_model_exclude_none=True)
@@ -81,10 +81,7 @@ async def chat(req: ChatRequest, request: Request, response: Response) -> dict:
         https = request.url.scheme == "https"
         response.set_cookie(CHAT_COOKIE, secret, path="/api/v1/", httponly=True, secure=https,
                             samesite="none" if https else "strict")
-    try:
-        return await request.app.state.gateway.handle(req.sender_id, req.message, req.channel)
-    except RasaUnavailable as exc:
-        raise HTTPException(503, detail="对话服务暂时不可用，请稍后再试或拨打12345热线。") from exc
+    return await request.app.state.gateway.handle(req.sender_id, req.message, req.channel)
 
 
 def _owner(request: Request | WebSocket, sender_id: str) -> str | None:

@@ -17,7 +17,6 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.messages import BaseMessage
 
 from bot.actions.answering import HUMAN_BUTTON
-from bot.rasa_client import RasaUnavailable
 from connectors.models import ChannelIdentity, SeenMessage
 from connectors.wechat_api import Outbox, WeChatApi, WeChatError
 from connectors.wechat_protocol import (dedup_key, numbered, open_envelope, parse_fields, picked, read_body,
@@ -33,7 +32,6 @@ SEEN_TTL_S = 24 * 3600  # WeChat retries within ~15 s; a day is ample
 MAX_QUESTION_CHARS = 500  # as on the web chat
 SENDER_ID = re.compile(r"^[\w.:@-]+$")
 WELCOME_EVENTS = {"subscribe", "user_enter_tempsession"}
-UNAVAILABLE = "对话服务暂时不可用，请稍后再试或拨打12345热线。"
 BROKEN = "抱歉，系统出了点问题，请稍后再试或拨打12345热线。"
 VOICE_UNRECOGNISED = "抱歉，没能听清您的语音，请用文字告诉我您要办理的事项。"
 IMAGE_RECEIVED = "已收到您的图片。我目前只能看懂文字，请用文字描述您要办理的事项，比如“身份证丢了怎么补”。"
@@ -183,8 +181,6 @@ class WeChatChannel:
             said = picked(text, self.identities.offered(sender_id)) or text[:MAX_QUESTION_CHARS]
             result = await gateway.handle(sender_id, said, self.gateway_channel)
             return self._offer(sender_id, with_human_choice(result))
-        except RasaUnavailable:
-            return UNAVAILABLE
         except Exception:
             log.exception("answering a %s push failed", self.name)
             return BROKEN

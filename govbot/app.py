@@ -4,12 +4,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
 from bot.actions.server import router as actions_router
+from bot.degraded import answer_without_rasa
 from bot.gateway import Gateway
 from bot.rasa_client import RasaClient
 from connectors import edge, errors, ops, web_chat, wechat_api, wechat_miniprogram, wechat_official
@@ -37,7 +39,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         svc.applications  # noqa: B018
         rasa = RasaClient(settings.rasa_url, settings.rasa_token)
         app.state.services = svc
-        app.state.gateway = Gateway(svc.conversations, rasa)
+        app.state.gateway = Gateway(svc.conversations, rasa, partial(answer_without_rasa, svc))
         ops.meter_turns(app.state.gateway)
         rasa_watch = asyncio.create_task(ops.watch_rasa(lambda: app.state.gateway.rasa))
         app.state.wechat = WeChat(settings, svc.db)

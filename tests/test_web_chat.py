@@ -67,5 +67,6 @@ class ScriptedRasa:
 
 def test_the_gateway_offers_a_human_when_the_bot_says_nothing(app_client):
     conversations = app_client.app.state.services.conversations
-    said = asyncio.run(Gateway(conversations, ScriptedRasa(BotTurn([], {}))).handle("web-silent", "嗯", "web"))
+    gateway = Gateway(conversations, ScriptedRasa(BotTurn([], {})), lambda sender, text: ([], {}))
+    said = asyncio.run(gateway.handle("web-silent", "嗯", "web"))
     assert said["messages"][0]["buttons"] == [HUMAN_BUTTON] and "12345" in said["messages"][0]["text"]
