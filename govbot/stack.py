@@ -71,31 +71,38 @@ def rasa_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_processes(settings: Settings, model: Path) -> list[Process]:
-    logs = settings.var_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GOVBOT_PORT": str(settings.port), "RASA_PORT": str(settings.rasa_port),
-           "GOVBOT_VAR_DIR": str(settings.var_dir), "DATABASE_URL": settings.database_url,
-           "REDIS_URL": settings.redis_url, "GOVBOT_HANDOFF_CONFIG": str(settings.handoff_config),
-           "GOVBOT_EMBEDDING_MODEL": str(settings.embedding_model), "RASA_TOKEN": settings.rasa_token,
-           **rasa_env(settings), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    for name, port in (("the app", settings.port), ("Rasa", settings.rasa_port)):
-        if not _port_free(port):
-            raise SystemExit(f"port {port} for {name} is already in use: stop what runs there, or choose another "
-                             f"port with {'GOVBOT_PORT' if name == 'the app' else 'RASA_PORT'}=…")
+def _commands(settings: Settings, model: Path) -> dict[str, tuple[int, list[str]]]:
     rasa_cmd = [str(rasa_project.rasa_bin(settings)), "run", "--enable-api", "--auth-token", settings.rasa_token,
                 "-i", "127.0.0.1", "-p", str(settings.rasa_port), "--model", str(model),
                 "--endpoints", str(endpoints_file(settings))]
     app_cmd = [sys.executable, "-m", "uvicorn", "govbot.app:create_app", "--factory",
                "--host", settings.host, "--port", str(settings.port), "--log-level", "warning"]
-    started = []
-    for name, port, cmd, log in (("Rasa", settings.rasa_port, rasa_cmd, logs / "rasa.log"),
-                                 ("the app", settings.port, app_cmd, logs / "app.log")):
-        out = log.open("w")
-        proc = subprocess.Popen(cmd, cwd=settings.root, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        started.append(Process(name, port, log, proc))
-    return started
+    return {"Rasa": (settings.rasa_port, rasa_cmd), "the app": (settings.port, app_cmd)}
+
+
+def _launch(settings: Settings, name: str, port: int, cmd: list[str]) -> Process:
+    env = {**os.environ, "GOVBOT_PORT": str(settings.port), "RASA_PORT": str(settings.rasa_port),
+           "GOVBOT_VAR_DIR": str(settings.var_dir), "DATABASE_URL": settings.database_url,
+           "REDIS_URL": settings.redis_url, "GOVBOT_HANDOFF_CONFIG": str(settings.handoff_config),
+           "GOVBOT_EMBEDDING_MODEL": str(settings.embedding_model), "RASA_TOKEN": settings.rasa_token,
+           **rasa_env(settings), "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    log = settings.var_dir / "logs" / ("rasa.log" if name == "Rasa" else "app.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = log.open("a")
+    proc = subprocess.Popen(cmd, cwd=settings.root, env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    return Process(name, port, log, proc)
+
+
+def start_processes(settings: Settings, model: Path) -> list[Process]:
+    commands = _commands(settings, model)
+    for name, (port, _) in commands.items():
+        if not _port_free(port):
+            raise SystemExit(f"port {port} for {name} is already in use: stop what runs there, or choose another "
+                             f"port with {'GOVBOT_PORT' if name == 'the app' else 'RASA_PORT'}=…")
+    for name in commands:  # each run's logs start empty; restarts append
+        (settings.var_dir / "logs" / ("rasa.log" if name == "Rasa" else "app.log")).unlink(missing_ok=True)
+    return [_launch(settings, name, port, cmd) for name, (port, cmd) in commands.items()]
 
 
 def wait_ready(settings: Settings, procs: list[Process], timeout: float = 240) -> None:
@@ -137,6 +144,28 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+RESTARTS_PER_10_MIN = 5
+
+
+def supervise(settings: Settings, model: Path, procs: list[Process]) -> None:
+    """Runs until interrupted: a process that stops is started again (the app answers from the knowledge base
+    while Rasa is away, and returns to full service by itself once Rasa is back); one that keeps failing
+    (more than RESTARTS_PER_10_MIN restarts in ten minutes) stops everything with its log's last lines."""
+    restarts: list[float] = []
+    commands = _commands(settings, model)
+    while True:
+        time.sleep(1)
+        for i, p in enumerate(procs):
+            if p.proc.poll() is None:
+                continue
+            restarts = [t for t in restarts if t > time.time() - 600] + [time.time()]
+            if len(restarts) > RESTARTS_PER_10_MIN:
+                raise RuntimeError(p.failure(f"keeps stopping (exit {p.proc.returncode}, "
+                                             f"{len(restarts)} restarts in ten minutes)"))
+            print(f"{p.name} stopped (exit {p.proc.returncode}); starting it again …", flush=True)
+            procs[i] = _launch(settings, p.name, *commands[p.name])
+
+
 def serve(settings: Settings, epochs_scale: float = 1.0) -> None:
     """Ctrl-C (SIGINT) or SIGTERM (systemd, `kill`) stop both processes cleanly."""
     signal.signal(signal.SIGTERM, _interrupt)
@@ -151,10 +180,7 @@ def serve(settings: Settings, epochs_scale: float = 1.0) -> None:
               f".venv/bin/govbot users add NAME --role editor|reviewer|admin)\n"
               f"  API docs:  http://{settings.host}:{settings.port}/docs\n"
               f"  logs:      {settings.var_dir / 'logs'}\nPress Ctrl-C to stop.", flush=True)
-        while all(p.proc.poll() is None for p in procs):
-            time.sleep(1)
-        dead = next(p for p in procs if p.proc.poll() is not None)
-        raise RuntimeError(dead.failure(f"stopped unexpectedly (exit {dead.proc.returncode})"))
+        supervise(settings, model, procs)
     except KeyboardInterrupt:
         print("\nstopping …", flush=True)
     except RuntimeError as exc:
