@@ -26,13 +26,8 @@ def cmd_setup_model(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     from govbot import rasa_project
-    from knowledge_base.sample_data import load_sample_guides, load_synonyms
 
-    s = get_settings()
-    aliases, _ = load_synonyms()
-    words = {g.title for g in load_sample_guides()} | {k for g in load_sample_guides() for k in g.keywords}
-    rasa_project.write_jieba_dictionary(s, words | set(aliases) | set(aliases.values()))
-    rasa_project.train(s, force=args.force, epochs_scale=args.epochs_scale)
+    rasa_project.train(get_settings(), force=args.force, epochs_scale=args.epochs_scale)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -92,6 +87,10 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
+    if args.what == "conversations":
+        from govbot.conversation_eval import main as eval_conversations
+
+        raise SystemExit(eval_conversations(args.url, args.only, args.json, args.epochs_scale, get_settings()))
     from govbot.benchmarks import run_eval
 
     run_eval(_services(), args.set, with_rasa=not args.no_rasa)
@@ -267,9 +266,16 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--show", action="store_true", help="print the calibration in use, its date and figures")
     c.add_argument("--set", help="instead, re-fit the shipped prior on an evaluation set (e.g. dev)")
     c.set_defaults(fn=cmd_calibrate)
-    e = sub.add_parser("eval", help="compare retrieval systems on an evaluation set")
-    e.add_argument("--set", default="test")
-    e.add_argument("--no-rasa", action="store_true", help="skip the Rasa ResponseSelector baseline")
+    e = sub.add_parser("eval", help="compare retrieval systems on an evaluation set, or run the conversation set")
+    e.add_argument("what", nargs="?", choices=["retrieval", "conversations"], default="retrieval")
+    e.add_argument("--set", default="test", help="retrieval: the evaluation set")
+    e.add_argument("--no-rasa", action="store_true", help="retrieval: skip the Rasa ResponseSelector baseline")
+    e.add_argument("--url", help="conversations: a running stack (its database is DATABASE_URL's); "
+                                 "default: start one on a scratch database")
+    e.add_argument("--only", help="conversations: one file, category or conversation id")
+    e.add_argument("--json", action="store_true", help="conversations: the result as JSON on stdout")
+    e.add_argument("--epochs-scale", type=float, default=1.0,
+                   help="conversations, own stack: train a quicker model, e.g. 0.3")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("bench", help="benchmarks that print numbers")
     b.add_argument("what", choices=["retrieval", "chat", "insight", "load"])

@@ -1,4 +1,8 @@
-"""The Rasa project at the repo root: the KB-derived jieba dictionary, model fingerprints, training."""
+"""The Rasa project at the repo root: model fingerprints, training.
+
+The NLU model knows no service names: Rasa's tokenizer uses jieba's own dictionary, so a city's knowledge
+base (its titles and aliases) never needs a retrained model; which service a question is about is the
+retrieval layer's job, over the live knowledge base."""
 from __future__ import annotations
 
 import hashlib
@@ -10,24 +14,13 @@ from pathlib import Path
 
 from core.settings import Settings
 
-INPUTS = ("config.yml", "bot/domain.yml", "training_data", "bot/jieba_userdict", "bot/nlu")
+INPUTS = ("config.yml", "bot/domain.yml", "training_data", "bot/nlu")
 
 
 def rasa_bin(settings: Settings) -> Path:
     path = settings.root / ".venv-rasa" / "bin" / "rasa"
     if not path.exists():
         raise SystemExit("Rasa is not installed: run `make setup` (creates .venv-rasa from requirements/rasa.txt)")
-    return path
-
-
-def write_jieba_dictionary(settings: Settings, words: set[str]) -> Path:
-    """Service names and aliases as jieba user words, so Rasa's tokenizer keeps them whole."""
-    folder = settings.root / "bot" / "jieba_userdict"
-    folder.mkdir(exist_ok=True)
-    path = folder / "knowledge_base.txt"
-    text = "".join(f"{w} 2000 n\n" for w in sorted(words) if 2 <= len(w) <= 12 and " " not in w)
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -64,7 +57,7 @@ def scaled_config(settings: Settings, epochs_scale: float) -> Path:
 
 
 def train(settings: Settings, force: bool = False, epochs_scale: float = 1.0) -> Path:
-    """Train only when config, domain, training data or the dictionary changed since the last model."""
+    """Train only when config, domain, training data or the NLU components changed since the last model."""
     target = model_path(settings, epochs_scale)
     if target.exists() and not force:
         print(f"Rasa model up to date: {target.relative_to(settings.root)}")
