@@ -1,6 +1,7 @@
-"""Appointment booking: date understanding (明天 / 下周二 / 12月3日 / 2026-12-01), working days,
-canonical time slots with a capacity held in the database, confirmation codes, and cancel / reschedule,
-which need the code, the booking's owner and the last 4 digits of the phone it was made with.
+"""Appointment booking: which days can be booked (working days within the window; what a citizen's words mean
+as a date or time is bot/when.py's job), canonical time slots with a capacity held in the database,
+confirmation codes, and cancel / reschedule, which need the code, the booking's owner and the last 4 digits of
+the phone it was made with.
 Every change re-validates what it acts on (day, slot, name, phone, owner) at the moment it acts."""
 from __future__ import annotations
 
@@ -14,42 +15,14 @@ from sqlalchemy.orm import Session
 
 from bot.models import Appointment, SlotSeats, insert_missing
 from bot.tail_check import TailCheck, TailVerdict
+from bot.when import WEEKDAY_NAMES, is_workday, normalise, parse_time
 from core.clock import city_today
 from core.db import Database
 
 SLOTS = ("09:00-10:00", "10:00-11:00", "11:00-12:00", "13:30-14:30", "14:30-15:30", "15:30-16:30")
 CAPACITY_PER_SLOT = 10
 BOOKING_WINDOW_DAYS = 30
-HOLIDAYS = {dt.date(2026, 1, 1), *(dt.date(2026, 10, d) for d in range(1, 8)),
-            dt.date(2027, 1, 1), *(dt.date(2027, 2, d) for d in range(6, 13))}  # sample calendar
-_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-
-
-def parse_date(text: str, today: dt.date) -> dt.date | None:
-    t = text.strip().replace(" ", "")
-    for word, days in (("大后天", 3), ("后天", 2), ("明天", 1), ("今天", 0)):
-        if word in t:
-            return today + dt.timedelta(days=days)
-    if m := re.search(r"(下下|下|这|本)?(?:周|星期|礼拜)([一二三四五六日天])", t):
-        weeks = {"下下": 2, "下": 1}.get(m.group(1) or "", 0)
-        monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=weeks)
-        return monday + dt.timedelta(days=_WEEKDAYS[m.group(2)])
-    if m := re.search(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})", t):
-        y, mo, d = map(int, m.groups())
-    elif m := re.search(r"(\d{1,2})[-/.月](\d{1,2})[日号]?", t):
-        y, (mo, d) = today.year, map(int, m.groups())
-    elif m := re.search(r"(\d{1,2})[日号]", t):
-        y, mo, d = today.year, today.month, int(m.group(1))
-    else:
-        return None
-    try:
-        day = dt.date(y, mo, d)
-    except ValueError:
-        return None
-    if day < today and not re.search(r"\d{4}", t) and day.month < today.month:
-        day = day.replace(year=day.year + 1)  # "1月5日" said in December means next January
-    return day
 
 
 def date_problem(day: dt.date, today: dt.date) -> str | None:
@@ -59,13 +32,17 @@ def date_problem(day: dt.date, today: dt.date) -> str | None:
         return "当天不能预约，最早可约明天"
     if day > today + dt.timedelta(days=BOOKING_WINDOW_DAYS):
         return f"只能预约{BOOKING_WINDOW_DAYS}天以内的日期"
-    if day.weekday() >= 5 or day in HOLIDAYS:
-        return "这天是周末或法定节假日，不办理预约业务"
+    if day.weekday() >= 5:
+        return f"这天是周末（{WEEKDAY_NAMES[day.weekday()]}），不办理预约业务"
+    if not is_workday(day):
+        return "这天是法定节假日，不办理预约业务"
     return None
 
 
-_NAME = re.compile(r"[\u4e00-\u9fa5·]{2,12}|[A-Za-z][A-Za-z .]{1,39}")
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+_NAME = re.compile(r"[\u4e00-\u9fa5]{2,5}|[\u4e00-\u9fa5]{1,6}(?:·[\u4e00-\u9fa5]{1,6}){1,2}"
+                   r"|[A-Za-z][A-Za-z .]{1,39}")
+_NOT_IN_A_NAME = re.compile(r"[我你想改换不要的了吗呢吧啊呀么嗯哦错对谁啥咋怎哪]|预约|什么|时间|日期|姓名|名字|手机")
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _SLOT_TEXT = re.compile(r"(\d{1,2})[:：](\d{2})\s*[-－–—~～至到]\s*(\d{1,2})[:：](\d{2})")
 
 
@@ -84,31 +61,26 @@ def canonical_slot(text: str) -> str | None:
 
 
 def clean_name(text: str) -> str | None:
-    name = re.sub(r"^(我叫|我是|姓名是?|名字是?)", "", text.strip())
-    return name if _NAME.fullmatch(name) else None
+    """A name as people write theirs: 2–5 hanzi, or parts joined by · (买买提·艾力), or a Latin name; never a
+    sentence ("不对我想改成下周三" holds words no name has)."""
+    name = re.sub(r"^(我叫|我是|叫|姓名是?|名字是?|办事人是?)[:：]?", "", text.strip()).rstrip("。.!！")
+    return name if _NAME.fullmatch(name) and not _NOT_IN_A_NAME.search(name) else None
 
 
 def clean_mobile(text: str) -> str | None:
-    m = _MOBILE.search(re.sub(r"[\s-]", "", text))
+    m = _MOBILE.search(re.sub(r"[\s-]|^\+?86", "", normalise(text)))
     return m.group(0) if m else None
 
 
-def parse_slot(text: str) -> str | None:
-    if slot := canonical_slot(text):
-        return slot
-    t = text.replace("：", ":").replace(" ", "")
-    if m := re.search(r"(\d{1,2})(?::(\d{2}))?(?:点|时)?(半)?", t):
-        hour = int(m.group(1))
-        if ("下午" in t or "晚" in t) and hour < 12:
-            hour += 12
-        minute = int(m.group(2) or (30 if m.group(3) else 0))
-        start = f"{hour:02d}:{minute:02d}"
-        for slot in SLOTS:
-            a, b = slot.split("-")
-            if a <= start < b:
-                return slot
-        return None
-    return None
+def _minutes(clock: str) -> int:
+    return int(clock[:2]) * 60 + int(clock[3:])
+
+
+def half_day_slots(half: str | None, slots: list[str]) -> list[str]:
+    """The slots of one half of the day (上午 before noon, 下午 after; 晚上 has none)."""
+    if half == "上午":
+        return [s for s in slots if s < "12:00"]
+    return [s for s in slots if s >= "12:00"] if half == "下午" else []
 
 
 class Booking:
@@ -123,20 +95,22 @@ class Booking:
                 if taken.get(slot, 0) < CAPACITY_PER_SLOT]
 
     def choose_slot(self, text: str, service_code: str, day: dt.date) -> tuple[str | None, str]:
-        """Pick the slot the citizen asked for ("上午" = first free morning slot); explain if full."""
+        """The slot containing the time the citizen named ("上午10点" → 10:00-11:00, "10:30" → 10:00-11:00),
+        or None and why (full, or not a time we offer). Only a half-day ("上午") gives None and no reason: the
+        citizen is asked which of its free slots (never one picked silently)."""
         free = [slot for slot, _ in self.free_slots(service_code, day)]
+        asked, named = parse_time(text), canonical_slot(text)
+        if named is None and asked is not None and asked.minutes is not None:
+            named = next((slot for slot in SLOTS if _minutes(slot[:5]) <= asked.minutes < _minutes(slot[6:])), None)
+            if named is None:
+                return None, f"{asked.half}{asked.clock()}不在可预约的时段内"
+        if named is not None:
+            return (named, "") if named in free else (None, f"{named}这个时段已经约满了")
+        if asked is None:
+            return None, "没有听明白您要哪个时段"
         if not free:
-            return None, "这天已约满"
-        if "上午" in text or "早上" in text:
-            morning = [s for s in free if s < "12:00"]
-            return (morning[0], "") if morning else (None, "这天上午已约满")
-        if "下午" in text and not re.search(r"\d", text):
-            afternoon = [s for s in free if s >= "13:00"]
-            return (afternoon[0], "") if afternoon else (None, "这天下午已约满")
-        slot = parse_slot(text)
-        if slot is None:
-            return None, "没有识别出时间段"
-        return (slot, "") if slot in free else (None, f"{slot}已约满")
+            return None, "这天已经约满了"
+        return None, "" if half_day_slots(asked.half, free) else f"这天{asked.half}没有可预约的时段了"
 
     def _check_time(self, day: dt.date, slot: str) -> str:
         problem = date_problem(day, self.today())

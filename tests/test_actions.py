@@ -12,13 +12,22 @@ def webhook(client) -> str:
 
 
 def call(client, action: str, text: str = "", intent: str = "inform", slots: dict | None = None,
-         entities: list | None = None, set_now: dict | None = None, sender: str = "a1") -> dict:
+         entities: list | None = None, set_now: dict | None = None, sender: str = "a1",
+         first_turn: bool = False) -> dict:
+    """One action call as Rasa makes it. A form's validation (validate_<form>) runs inside its form: at the
+    form's first turn (`first_turn`, the loop set after the citizen's message), else with the loop open and
+    the slot the citizen just answered (the first of `set_now`) as the requested one."""
     events = [{"event": "user", "text": text}]
+    loop = {"name": action.removeprefix("validate_")} if action.startswith("validate_") else {}
+    if loop and first_turn:
+        events.append({"event": "active_loop", "name": loop["name"]})
+    elif loop and set_now:
+        slots = {"requested_slot": next(iter(set_now)), **(slots or {})}
     events += [{"event": "slot", "name": k, "value": v} for k, v in (set_now or {}).items()]
     payload = {"next_action": action, "sender_id": sender, "version": "3.6.21", "domain": {},
                "tracker": {"sender_id": sender, "slots": {**(slots or {}), **(set_now or {})}, "events": events,
-                           "latest_message": {"text": text, "intent": {"name": intent},
-                                              "entities": entities or []}}}
+                           "active_loop": loop, "latest_message": {"text": text, "intent": {"name": intent},
+                                                                   "entities": entities or []}}}
     r = client.post(webhook(client), json=payload)
     assert r.status_code == 200, r.text
     return r.json()

@@ -2,36 +2,7 @@ import datetime as dt
 
 from sqlalchemy import select, text
 
-from bot.appointments import canonical_slot, clean_mobile, clean_name, date_problem, parse_date, parse_slot
-
-TODAY = dt.date(2026, 11, 23)  # a Monday
-
-
-def test_relative_and_absolute_dates():
-    assert parse_date("明天", TODAY) == dt.date(2026, 11, 24)
-    assert parse_date("下周二", TODAY) == dt.date(2026, 12, 1)
-    assert parse_date("周五", TODAY) == dt.date(2026, 11, 27)
-    assert parse_date("12月3日", TODAY) == dt.date(2026, 12, 3)
-    assert parse_date("2026-12-01", TODAY) == dt.date(2026, 12, 1)
-    assert parse_date("1月5号", TODAY) == dt.date(2027, 1, 5)
-    assert parse_date("随便哪天", TODAY) is None
-    assert parse_date("2月30日", TODAY) is None
-
-
-def test_date_rules_working_days_within_30_days():
-    assert date_problem(dt.date(2026, 11, 20), TODAY) == "这个日期已经过去了"
-    assert "当天" in date_problem(TODAY, TODAY)
-    assert "周末" in date_problem(dt.date(2026, 11, 28), TODAY)
-    assert "30天" in date_problem(dt.date(2027, 1, 4), TODAY)
-    assert date_problem(dt.date(2026, 11, 25), TODAY) is None
-
-
-def test_time_slots():
-    assert parse_slot("9点") == "09:00-10:00"
-    assert parse_slot("下午2点半") == "14:30-15:30"
-    assert parse_slot("14:00") == "13:30-14:30"
-    assert parse_slot("晚上8点") is None
-    assert parse_slot(" 9:00-10:00 ") == "09:00-10:00"
+from bot.appointments import canonical_slot, clean_mobile, clean_name
 
 
 def test_slot_spellings_have_one_canonical_form_and_invented_slots_none():
@@ -44,6 +15,14 @@ def test_slot_spellings_have_one_canonical_form_and_invented_slots_none():
 def test_names_and_mobiles():
     assert clean_name("我叫王小明") == "王小明" and clean_name("<b>x</b>") is None and clean_name("王" * 13) is None
     assert clean_mobile("138 1234-5678") == "13812345678" and clean_mobile("12345") is None
+    assert clean_mobile("１３８１２３４５６７８") == "13812345678" and clean_mobile("+86 138 1234 5678") == "13812345678"
+
+
+def test_a_name_looks_like_a_name_not_a_sentence():
+    for name in ("王小明", "欧阳娜娜", "买买提·艾力", "姓名：李秀英", "Anna Li", "周杰"):
+        assert clean_name(name), name
+    for sentence in ("不对我想改成下周三", "我想预约", "要带什么", "好的", "张", "王小明的妈妈", "改成后天吧"):
+        assert clean_name(sentence) is None, sentence
 
 
 def test_migration_normalises_existing_slots_and_counts_their_seats(tmp_path):

@@ -38,6 +38,7 @@ class Slots(_Open):
     appt_slot: Text | None = None
     appt_name: Text | None = None
     appt_phone: Text | None = None
+    appt_confirmed: Text | None = None  # "yes" once the read-back was confirmed (the citizen's raw reply before)
     confirmation_code: Text | None = None
     complaint_kind: Literal["complaint", "suggestion"] | None = None
     complaint_category: Text | None = None
@@ -67,11 +68,16 @@ class Event(_Open):
     text: str | None = None
 
 
+class Loop(_Open):
+    name: str | None = Field(None, max_length=100)
+
+
 class TrackerState(_Open):
     sender_id: str | None = None
     slots: Slots = Slots()
     latest_message: Message | None = None
     events: list[Event] = []
+    active_loop: Loop = Loop()  # the form in progress ({} when none)
 
 
 class ActionCall(_Open):
@@ -111,6 +117,10 @@ class Tracker:
     @property
     def intent(self) -> str:
         return self.latest.intent.name or ""
+
+    @property
+    def active_loop(self) -> str | None:
+        return self.call.tracker.active_loop.name
 
     def entity(self, name: str) -> str | None:
         for e in self.latest.entities:
