@@ -107,9 +107,12 @@ def check_reply(expect: dict[str, Any], reply: Reply, titles: dict[str, str]) ->
     if "mode" in expect and body.get("mode") != expect["mode"]:
         wrong.append(("mode", f"mode {body.get('mode')!r}, expected {expect['mode']!r}"))
     if "service" in expect:
-        got = (body.get("matches") or [{}])[0].get("code")
-        if got not in expect["service"]:
-            wrong.append(("service", f"answered item {got!r}, expected {'/'.join(expect['service'])}"))
+        codes = [m.get("code") for m in body.get("matches") or []]
+        if body.get("decision") != "answer":
+            wrong.append(("service", f"no item answered ({body.get('decision')}, offered {codes}), expected "
+                                     f"{'/'.join(expect['service'])}"))
+        elif (codes or [None])[0] not in expect["service"]:
+            wrong.append(("service", f"answered {(codes or [None])[0]}, expected {'/'.join(expect['service'])}"))
     if "attribute" in expect:
         name = ATTRIBUTE_NAMES[expect["attribute"]]
         if not any(re.search(rf"】\s*{re.escape(name)}[：:]", t) for t in reply.texts):
@@ -251,11 +254,16 @@ def run_conversation(conv: Conversation, base_url: str, db: Database, titles: di
 
 
 def print_outcome(o: Outcome, out) -> None:
-    print(f"{'✓' if o.passed else '✗'} {o.category}/{o.id} ({o.style})", file=out, flush=True)
+    """One line per conversation; for a failed one, each failed step once (what was said, what came back)
+    with the checks it failed."""
+    print(f"{'✓' if o.passed else '✗'} {o.category}/{o.id} ({o.style})", file=out)
+    step = None
     for f in o.failures:
-        flag = f" [{f.critical.upper()}]" if f.critical else ""
-        said = f" 「{f.said}」 → {f.answered}" if f.said else ""
-        print(f"    {f.step}{flag}{said}\n      ✗ {f.check}", file=out, flush=True)
+        if f.step != step:
+            step = f.step
+            print(f"    {f.step}" + (f" 「{f.said}」 → {f.answered}" if f.said else ""), file=out)
+        print(f"      ✗ {f.check}" + (f"  [{f.critical.upper()}]" if f.critical else ""), file=out)
+    out.flush()
 
 
 @dataclass

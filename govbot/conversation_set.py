@@ -34,7 +34,7 @@ DECISIONS = ("answer", "clarify", "handoff", "safety", "dialogue")
 SLOT_PROMPTS = {
     "application_no": r"(输入|提供|告诉我).{0,4}办件编号|办件编号是",
     "phone_tail": r"后4位|后四位|尾号",
-    "appt_service": r"(预约|办理).{0,6}(什么|哪个|哪一)(事项|项|业务)|哪一项",
+    "appt_service": r"预约.{0,6}(什么|哪个|哪一)个?(事项|项|业务)",
     "appt_date": r"哪一天|哪天|(选择|换|重新选).{0,2}(日期|一天)|什么日期",
     "appt_slot": r"时段.{0,12}(选择|选一个)|(选择|选一个|哪个).{0,4}时段|几点",
     "appt_name": r"(告诉我|输入|提供|请问|留下?).{0,8}(姓名|名字)",

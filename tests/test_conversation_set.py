@@ -143,10 +143,13 @@ def test_checks_pass_on_the_right_reply():
     assert _failed({"asks_for": "appt_confirmed", "contains_all": ["10:00-11:00", "王小明"]}, READ_BACK) == []
     assert _failed({"decision": "safety", "lines": ["12356", "110"], "mode": "human", "offers": ["RS-03"],
                     "buttons_any": ["失业"]}, CRISIS_REPLY) == []
+    clarify = {**FEE_ANSWER, "decision": "clarify", "messages": [{"text": "您想咨询的是下面哪一项？请点选。"}]}
+    assert _failed({"no_form": True, "decision": "clarify"}, clarify) == []  # options are not a form
 
 
 @pytest.mark.parametrize("expect, body, check", [
     ({"service": "RS-02"}, FEE_ANSWER, "service"),
+    ({"service": "GA-CR-01"}, {**FEE_ANSWER, "decision": "clarify"}, "service"),  # offered, not answered
     ({"attribute": "location"}, FEE_ANSWER, "attribute"),
     ({"decision": ["clarify", "handoff"]}, FEE_ANSWER, "decision"),
     ({"contains_any": ["60元", "免费"]}, FEE_ANSWER, "contains_any"),
@@ -156,6 +159,7 @@ def test_checks_pass_on_the_right_reply():
     ({"asks_for": "appt_name"}, READ_BACK, "asks_for"),   # 姓名：王小明 is a read-back, not the question
     ({"asks_for": "appt_phone"}, READ_BACK, "asks_for"),
     ({"no_form": True}, READ_BACK, "no_form"),
+    ({"no_form": True}, {**FEE_ANSWER, "messages": [{"text": "请问想预约哪一天？"}]}, "no_form"),
     ({"lines": ["12356", "12338"]}, CRISIS_REPLY, "lines"),
     ({"offers": ["RS-03", "ZJ-01"]}, CRISIS_REPLY, "offers"),
     ({"buttons_any": ["公租房"]}, CRISIS_REPLY, "buttons_any"),
