@@ -70,3 +70,16 @@ class Alias(Base):
     kind: Mapped[str] = mapped_column(String(8), default="alias")  # alias | typo
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SafetyTopic(Base):
+    """One topic of the safety policy (self-harm, emergencies, corruption reports, …): how it is recognised and
+    what the citizen is told. `data` is the whole validated document (`knowledge_base.safety.SafetyTopicDoc`);
+    every change is written to the audit log under `SAFETY_LOG_CODE`."""
+
+    __tablename__ = "kb_safety_topics"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
