@@ -32,7 +32,7 @@ DECISIONS = ("answer", "clarify", "handoff", "safety", "dialogue")
 # The form's question for each slot, as the bot words it (bot/domain.yml utter_ask_*, the ask actions):
 # specific enough that a read-back ("姓名：张三") is not taken for the question itself.
 SLOT_PROMPTS = {
-    "application_no": r"(输入|提供|告诉我).{0,4}办件编号|办件编号是",
+    "application_no": r"(输入|提供|告诉我).{0,8}办件编号|办件编号是",
     "phone_tail": r"后4位|后四位|尾号",
     "appt_service": r"预约.{0,6}(什么|哪个|哪一)个?(事项|项|业务)",
     "appt_date": r"哪一天|哪天|(选择|换|重新选).{0,2}(日期|一天)|什么日期",
