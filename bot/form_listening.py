@@ -98,7 +98,7 @@ def is_question(text: str, intent: str = "") -> bool:
 
 _CONFIRM = re.compile(r"(?:确认|确定|对|是|好|行|可以|没问题|没错|正确|无误|嗯|ok|yes|就这样|提交|同意|中|要得|妥|预约|约|办|"
                       r"取消|改约|改)+(?:信息)?(?:正确|无误|没问题|对的)?")
-_NEGATION = re.compile(r"不|别|没(?!问题|错)|错|修改|换|改成|改到|改为")
+_NEGATION = re.compile(r"不|别|没(?!问题|错)|(?<!没)错|修改|换|改成|改到|改为")
 
 
 def confirms(text: str) -> bool:
@@ -124,8 +124,8 @@ def bare_modify(text: str) -> bool:
 
 
 def strip_change_words(text: str) -> str:
-    """"姓名改成王芳" → "王芳"; "不对我想改成下周三" → "下周三"."""
-    return re.sub(rf"^.*(?:{_CHANGE.pattern})(?:成|为|到)?", "", compact(text)) or compact(text)
+    """"姓名改成王芳" → "王芳"; "不对我想改成下周三" → "下周三"; "修改" → ""."""
+    return re.sub(rf"^.*(?:{_CHANGE.pattern})(?:成|为|到)?", "", compact(text))
 
 
 # ---- complaints --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from bot.form_listening import (bare_modify, compact, confirms, is_question, str
 from bot.when import spoken, without_when
 
 FORM = "appointment_form"
-_BOOKING_WORDS = re.compile(r"预约|预定|约个?号|挂号|排号|取号|我想|我要|帮我|给我|想|要|约|一下|办理|办|去|的|个|号|改成|换成|改为"
+_BOOKING_WORDS = re.compile(r"预约|预定|约个?号|挂号|排号|取号|(?<!签)约个?(?:时间)?|号$|我想|我要|帮我|给我|想要|一下|改成|换成|改为"
                             r"|换到|改到|事项|选错了|不对|错了")
 _SERVICE_CHANGE = re.compile(r"事项|业务|办的事|办别的|办其他")
 _NAME_CHANGE = re.compile(r"名字|姓名|名")
@@ -36,22 +36,28 @@ WHAT_TO_CHANGE = ("好的，请问要改哪一项？直接说新的内容就行�
                   "“手机号改成13912345678”“事项选错了”。")
 
 
-def _resolve_service(turn: Turn, svc: Any, text: str, required: bool) -> str | None:
-    """The service a message names (a button's code, or a mention found by retrieval); `required` (the
-    service was asked for): a vague one is offered as buttons, an unknown one asked again."""
+def _mention(text: str) -> str:
+    """What may name a service once booking words, dates and times are taken out ("" when nothing does)."""
+    words = _BOOKING_WORDS.sub("", without_when(text))
+    return words if len(service_mention(words)) >= 2 else ""
+
+
+def _resolve_service(turn: Turn, svc: Any, text: str, asked: bool) -> str | None:
+    """The service a message names (a button's code, or a mention found by retrieval); a vague one is offered
+    as buttons; an unknown one, when the service was `asked` for, is said to be unknown."""
     code = turn.tracker.entity("service_code")
     if code:
         return code
-    words = _BOOKING_WORDS.sub("", without_when(text))
-    if len(service_mention(words)) < 2:
+    words = _mention(text)
+    if not words:
         return None
     result = svc.retriever.search(words)
     if result.decision == "answer":
         return result.offered[0].code
-    if required and result.decision == "clarify":
+    if result.decision == "clarify":
         turn.say("您要预约的是哪一项？", [{"title": m.title, "payload": f'/choose_option{{"service_code":"{m.code}"}}'}
                                    for m in result.offered])
-    elif required:
+    elif asked:
         turn.say("没有找到这个事项，请换个说法，例如“护照”“社保卡补办”。")
     return None
 
@@ -70,7 +76,10 @@ def _take_service(turn: Turn, svc: Any, code: str) -> None:
 def _first_message(turn: Turn, svc: Any) -> Reply:
     """Whatever the first message gives: the service (else the one just discussed), a date, a time."""
     tracker, text = turn.tracker, turn.tracker.text
-    code = _resolve_service(turn, svc, text, required=False) or tracker.slot("current_service")
+    if tracker.entity("service_code") or _mention(text):
+        code = _resolve_service(turn, svc, text, asked=False)
+    else:
+        code = tracker.slot("current_service")  # "我想预约办理" right after an answer about the service
     if code:
         _take_service(turn, svc, code)
     read_when(turn, svc, text, turn.value("appt_service"))
@@ -79,14 +88,16 @@ def _first_message(turn: Turn, svc: Any) -> Reply:
 
 def _read_service(turn: Turn, svc: Any, text: str, asked: str | None) -> bool:
     """The service, when it was asked for or the citizen says it was the wrong one ("事项选错了", "换成办社保卡")."""
-    changing = wants_change(text) and asked != "appt_name"
-    if asked != "appt_service" and not changing:
+    t = compact(text)
+    person = _NAME_CHANGE.search(t) or _PHONE_CHANGE.search(t)
+    changing = wants_change(text) and not person and (asked != "appt_name" or _SERVICE_CHANGE.search(t) is not None)
+    if asked != "appt_service" and not changing or bare_modify(text):
         return False
     code = _resolve_service(turn, svc, strip_change_words(text) if changing else text, asked == "appt_service")
     if code:
         _take_service(turn, svc, code)
         return True
-    if changing and _SERVICE_CHANGE.search(compact(text)):
+    if changing and _SERVICE_CHANGE.search(t):
         turn.set("appt_service", None).set("appt_slot", None)
         return True
     return asked == "appt_service" and bool(turn.reply.messages)

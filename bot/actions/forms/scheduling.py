@@ -46,6 +46,8 @@ def take_date(turn: Turn, svc: Any, day: dt.date, service: str | None) -> None:
         turn.say(f"{problem}，请重新选择日期（未来{BOOKING_WINDOW_DAYS}天内的工作日，例如“下周二”“12月3日”）。")
         turn.set("appt_date", None).set("appt_slot", None)
         return
+    if turn.value("appt_date") not in (None, day.isoformat()):  # a change (the asked slot is cleared first)
+        turn.say(f"好的，日期改为{spoken(day)}。")
     turn.set("appt_date", day.isoformat())
     slot = turn.value("appt_slot")
     if slot and service and slot not in [s for s, _ in svc.booking.free_slots(service, day)]:
@@ -57,6 +59,8 @@ def take_time(turn: Turn, svc: Any, text: str, service: str | None) -> None:
     if not (service and day):
         return
     slot, why = svc.booking.choose_slot(text, service, day)
+    if slot and turn.value("appt_slot") not in (None, slot):
+        turn.say(f"好的，时段改为{slot}。")
     turn.set("appt_slot", slot)
     if why:
         turn.say(f"{why}，请从可预约的时段中选择。")
