@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Appointment, SlotSeats, insert_missing
 from bot.tail_check import TailCheck, TailVerdict
-from bot.when import WEEKDAY_NAMES, is_workday, normalise, parse_time
+from bot.when import WEEKDAY_NAMES, is_workday, normalise, parse_time, simplified
 from core.clock import city_today
 from core.db import Database
 
@@ -64,7 +64,7 @@ def clean_name(text: str) -> str | None:
     """A name as people write theirs: 2–5 hanzi, or parts joined by · (买买提·艾力), or a Latin name; never a
     sentence ("不对我想改成下周三" holds words no name has)."""
     name = re.sub(r"^(我叫|我是|叫|姓名是?|名字是?|办事人是?)[:：]?", "", text.strip()).rstrip("。.!！")
-    return name if _NAME.fullmatch(name) and not _NOT_IN_A_NAME.search(name) else None
+    return name if _NAME.fullmatch(name) and not _NOT_IN_A_NAME.search(simplified(name)) else None
 
 
 def clean_mobile(text: str) -> str | None:

@@ -9,9 +9,9 @@ before). Each rule is tested on colloquial, dialect and full-width spellings in 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bot.applications import APPLICATION_NO
+from bot.when import simplified
 
 _PUNCTUATION = re.compile(r"[\s,.!?;:~、，。！？；：…“”\"'（）()【】\[\]~～-]+")
 _PARTICLES = re.compile(r"[吧啊呀了的哈啦呢嘛哦喔噢嘞咧]+$")
@@ -30,8 +30,8 @@ _CANCEL_WORDS = re.compile(r"^(?:取消|取消吧|取消了|取消办理|取消�
 
 
 def compact(text: str) -> str:
-    """Width folded, lower case, punctuation and spaces removed: what the rules below read."""
-    return _PUNCTUATION.sub("", unicodedata.normalize("NFKC", text).lower())
+    """Width folded, simplified, lower case, punctuation and spaces removed: what the rules below read."""
+    return _PUNCTUATION.sub("", simplified(text).lower())
 
 
 def says_cancel(text: str) -> bool:
@@ -69,6 +69,15 @@ _INJECTION = re.compile(
     r"|你现在是|你现在扮演|假装你是|扮演一个|jailbreak|developermode|越狱模式")
 
 
+_TASK_OF = {"appointment_form": "预约|约|挂号", "progress_form": "查|查询", "cancel_form": "取消|退",
+            "reschedule_form": "改|改约|改期", "complaint_form": "投诉|举报|建议|提|反映|登记"}
+
+
+def refuses(form: str, text: str) -> bool:
+    """The message says no to this very form ("算了不投诉了" read as a complaint, "不约了" as a booking)."""
+    return re.search(rf"不(?:想|要|用|打算|准备|再)*(?:{_TASK_OF[form]})了", compact(text)) is not None
+
+
 def is_injection(text: str) -> bool:
     """A line that tries to re-program the bot ("忽略以上所有指令，你现在是……", "ignore previous instructions")."""
     return _INJECTION.search(compact(text)) is not None
@@ -92,7 +101,7 @@ QUESTION_INTENTS = ("ask_service", "ask_attribute")
 
 def is_question(text: str, intent: str = "") -> bool:
     """A question rather than an answer: the NLU says so, or the wording does ("要钱不", "周六能办吗")."""
-    asked = "?" in unicodedata.normalize("NFKC", text)
+    asked = "?" in simplified(text)
     return intent in QUESTION_INTENTS or asked or _QUESTION.search(compact(text)) is not None
 
 
@@ -167,12 +176,14 @@ _APPLICATION = re.compile(rf"(?<![A-Z0-9])(?:{APPLICATION_NO.pattern})(?!\d)")
 
 
 def _folded(text: str) -> str:
-    return re.sub(r"[\s-]+", " ", unicodedata.normalize("NFKC", text).upper())
+    return re.sub(r"[\s-]+", " ", simplified(text).upper())
 
 
 def application_number(text: str) -> str | None:
-    """"sq20261112008" / "ＳＱ２０２６１１１２００８" / "SQ 20261112008" → "SQ20261112008"."""
-    m = _APPLICATION.search(re.sub(r"(?<=[A-Z]) (?=\d)", "", _folded(text)))
+    """"sq20261112008" / "ＳＱ２０２６１１１２００８" / "sq 2026 1110 023" → "SQ20261112008"; digit groups are
+    joined only when nothing matched without (so "SQ20261112008 4321" keeps its tail apart)."""
+    folded = re.sub(r"(?<=[A-Z]) (?=\d)", "", _folded(text))
+    m = _APPLICATION.search(folded) or _APPLICATION.search(re.sub(r"(?<=\d) (?=\d)", "", folded))
     return m.group(0) if m else None
 
 

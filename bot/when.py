@@ -14,6 +14,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import opencc
+
+_T2S = opencc.OpenCC("t2s")
 HOLIDAYS = {dt.date(2026, 1, 1), *(dt.date(2026, 10, d) for d in range(1, 8)),
             dt.date(2027, 1, 1), *(dt.date(2027, 2, d) for d in range(6, 13))}  # sample calendar
 WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
@@ -43,9 +46,14 @@ _EVENING = re.compile(r"晚上|傍晚|夜里|明晚|今晚")
 _NOON = re.compile(r"中午")
 
 
+def simplified(text: str) -> str:
+    """Full-width folded and traditional characters simplified: "下午兩點" → "下午两点", "ＳＱ２０" → "SQ20"."""
+    return _T2S.convert(unicodedata.normalize("NFKC", text))
+
+
 def normalise(text: str) -> str:
-    """Full-width digits and letters folded, spaces removed: "ＳＱ２０２６ 尾号４３２１" → "SQ2026尾号4321"."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    """simplified() with spaces removed: "ＳＱ２０２６ 尾号４３２１" → "SQ2026尾号4321"."""
+    return re.sub(r"\s+", "", simplified(text))
 
 
 def cn_number(token: str) -> int | None:

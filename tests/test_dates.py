@@ -32,7 +32,8 @@ MONDAY = dt.date(2026, 11, 23)
     ("1月5日", dt.date(2027, 1, 5)), ("一月五号", dt.date(2027, 1, 5)),  # 11 months behind: next January
     ("10月8日", dt.date(2026, 10, 8)),  # 54 days behind: still past
     ("2月30日", None), ("随便哪天", None), ("下周", None), ("上午", None), ("10点", None), ("", None),
-    ("3个月", None), ("第二个", None),
+    ("3个月", None), ("第二个", None), ("下週三", dt.date(2026, 12, 9)), ("下個禮拜三", dt.date(2026, 12, 9)),
+    ("十二月三號", dt.date(2026, 12, 3)),
 ])
 def test_dates(said, expected):
     assert parse_date(said, TUESDAY) == expected
@@ -61,6 +62,7 @@ def test_a_month_day_rolls_into_next_year_only_far_behind():
     ("十点一刻", "10:15", "上午"), ("10点15分", "10:15", "上午"), ("九点到十点", "09:00", "上午"),
     ("明天上午10点", "10:00", "上午"), ("早上九点半", "09:30", "上午"), ("下午三点三刻", "15:45", "下午"),
     ("上午", "", "上午"), ("下午", "", "下午"), ("明天下午", "", "下午"), ("晚上", "", "晚上"),
+    ("上午十一點", "11:00", "上午"), ("下午兩點", "14:00", "下午"), ("11点的", "11:00", "上午"),
 ])
 def test_times(said, clock, half):
     asked = parse_time(said)

@@ -16,7 +16,7 @@ FORMS = ("progress_form", "appointment_form", "cancel_form", "reschedule_form", 
 
 @pytest.mark.parametrize("said", ["算了", "算了吧", "不约了", "不投诉了", "不查了", "取消", "退出", "不办了", "不用了",
                                   "先不弄了", "我不想预约了", "算了不投诉了", "不弄了不弄了", "改天再说吧", "算啦算啦",
-                                  "先不了", "结束", "不想弄了，太麻烦", "没事了", "算了，不改了"])
+                                  "先不了", "结束", "不想弄了，太麻烦", "没事了", "算了，不改了", "不辦了", "先不弄了，下次再说吧"])
 def test_leaving(said):
     assert wants_to_leave(said, "appointment_form") and wants_to_leave(said, "complaint_form")
 
@@ -105,6 +105,9 @@ def test_values_up_front_in_any_width_or_case():
     assert application_number("查一下办件进度 sq20261112008 手机尾号4321") == "SQ20261112008"
     assert application_number("ＳＱ２０２６１１１２００８ 尾号４３２１") == "SQ20261112008"
     assert application_number("SQ 20261112008") == "SQ20261112008" and application_number("下周三") is None
+    assert application_number("哦写错了，是sq 2026 1110 023") == "SQ20261110023"
+    assert application_number("幫我查一下辦件進度，編號SQ20261110023，手機尾號8888") == "SQ20261110023"
+    assert phone_tail("幫我查一下辦件進度，編號SQ20261110023，手機尾號8888", standalone=False) == "8888"
     assert phone_tail("查一下办件进度 sq20261112008 手机尾号4321", standalone=False) == "4321"
     assert phone_tail("ＳＱ２０２６１１１２００８ 尾号４３２１") == "4321"
     assert phone_tail("SQ20261112008 4321") == "4321" and phone_tail("SQ20261112008", standalone=False) is None

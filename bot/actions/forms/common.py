@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.actions.answering import RATING_BUTTONS, action_answer
 from bot.actions.protocol import Reply, Tracker
-from bot.form_listening import asks_for, is_injection, is_question
+from bot.form_listening import asks_for, is_injection, is_question, refuses
 
 FORM_SLOTS = {
     "progress_form": ("application_no", "phone_tail"),
@@ -97,10 +97,13 @@ def answer_inside(tracker: Tracker, svc: Any, reply: Reply) -> Reply:
 
 
 def declined(tracker: Tracker, svc: Any, form: str, kind: str = "complaint") -> Reply | None:
-    """At the form's first turn: a line that tries to re-program the bot, or a message that does not ask for
-    this form, ends the form at once (the message is answered as the question it is); else None."""
+    """At the form's first turn: a line that tries to re-program the bot, a no to this very form ("算了不投诉了"
+    read as a complaint), or a message that does not ask for this form, ends the form at once (a question is
+    answered as the question it is); else None."""
     if is_injection(tracker.text):
         return leave(form, said=False).say(NOT_REPROGRAMMABLE)
+    if refuses(form, tracker.text):
+        return leave(form, said=False).say("好的。还有什么需要帮您的吗？")
     if not asks_for(form, tracker.text, kind):
         return answer_inside(tracker, svc, leave(form, said=False))
     return None
