@@ -159,8 +159,8 @@ def test_a_conversation_goes_on_whichever_replica_answers(cluster):
     fee, by = cluster.chat("d1", "那要多少钱")
     answered_by.add(by)
     assert fee["matches"][0]["code"] == "GA-CR-01" and "120元" in texts(fee)
-    for message, expected in (("我想预约办理", "哪一天"), ("下周三", "可预约的时段"), ("上午", "姓名"),
-                              ("王小明", "手机号"), ("13812345678", "预约成功")):
+    for message, expected in (("我想预约办理", "哪一天"), ("下周三", "可预约的时段"), ("上午10点", "姓名"),
+                              ("王小明", "手机号"), ("13812345678", "请核对预约信息"), ("确认预约", "预约成功")):
         reply, by = cluster.chat("d1", message)
         answered_by.add(by)
         assert expected in texts(reply), (message, reply)

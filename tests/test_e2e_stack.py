@@ -61,18 +61,22 @@ def test_appointment_with_invalid_then_valid_inputs_then_cancel(stack):
     assert "过去" in texts(past)
     day = stack.chat("c3", "下周三")
     assert "可预约的时段" in texts(day) and day["messages"][-1]["buttons"]
-    assert "姓名" in texts(stack.chat("c3", "上午"))
-    assert "真实姓名" in texts(stack.chat("c3", "张"))
+    assert "上午可预约的时段" in texts(stack.chat("c3", "上午"))  # which of the morning's slots: asked, not picked
+    assert "姓名" in texts(stack.chat("c3", "10点"))
+    assert "不像姓名" in texts(stack.chat("c3", "张"))
     assert "手机号" in texts(stack.chat("c3", "王小明"))
     assert "格式不对" in texts(stack.chat("c3", "12345"))
-    done = stack.chat("c3", "13812345678")
+    readback = stack.chat("c3", "13812345678")
+    assert "10:00-11:00" in texts(readback) and "预约成功" not in texts(readback)
+    done = stack.chat("c3", "确认预约")
     code = re.search(r"确认码：([A-Z0-9]{6})", texts(done)).group(1)
     assert "预约成功" in texts(done)
     ask = stack.chat("c3", "取消预约")
     assert "确认码" in texts(ask)
     assert "后4位" in texts(stack.chat("c3", code))
     assert "不一致" in texts(stack.chat("c3", "1111"))
-    cancelled = stack.chat("c3", "5678")
+    assert "确认取消吗" in texts(stack.chat("c3", "5678"))
+    cancelled = stack.chat("c3", "确认取消")
     assert f"已取消预约 {code}" in texts(cancelled)
 
 

@@ -57,7 +57,7 @@ def test_a_restart_keeps_the_current_service_and_a_half_filled_form(tmp_path):
     stack = run_stack(settings)
     s = next(stack)
     try:
-        assert "姓名" in texts(s.chat("p1", "上午"))  # the form goes on at the next slot: service and date kept
+        assert "姓名" in texts(s.chat("p1", "上午10点"))  # the form goes on at the next slot: service and date kept
         fee = s.chat("p2", "那要多少钱")  # a follow-up on the service chosen before the restart
         assert fee["matches"][0]["code"] == "GA-CR-01" and "120元" in texts(fee)
     finally:
