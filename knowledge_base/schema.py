@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
-ATTRIBUTES = ("materials", "fee", "time_limit", "location", "office_hours", "phone", "conditions", "online", "steps")
 
 
 class _Doc(BaseModel):
@@ -58,6 +57,7 @@ class GuideData(_Doc):
     materials: list[Material] = []
     steps: list[str] = []
     fee: str = ""
+    benefit: str = ""  # what the citizen receives (待遇/补贴标准), for items that pay money; fee is what they pay
     time_limit: TimeLimit = TimeLimit()
     location: str = ""
     office_hours: str = ""

@@ -1,13 +1,24 @@
-"""action_answer (service questions, attribute follow-ups, chosen options) and action_fallback."""
+"""Answering citizens' questions: `answer_question` is the one body of action_answer (service questions,
+follow-ups, chosen options), action_fallback (low NLU confidence), action_deny (a "不" that is really a
+question) and of a question asked inside a form (bot/actions/forms).
+
+Which item a message is about, in order: a button's item; an item discussed earlier that the message names
+again ("刚才那个公积金的呢"); for a message that names no service, the options list still open (with the
+question it was offered for) or else the item in context; otherwise retrieval, which may answer, offer
+options or find nothing. Which part of the item: bot/attributes.py; the words: bot/answers.py."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.actions.protocol import Reply, Tracker, action
-from bot.answers import answer_text, detect_attribute, service_mention
+from bot.answers import ATTRIBUTE_NAMES, attribute_button, compose, has_attribute
+from bot.attributes import asks_how_to, detect_attribute, service_mention
+from bot.faq_match import matching_faq
+from bot.memory import described, discussed, earlier_questions, remember
 from core.clock import city_date
 from handoff.tickets import END_PHRASES
-from knowledge_base.schema import ATTRIBUTES
+from knowledge_base.schema import GuideData
 from retrieval.engine import Match, SearchResult
 
 RATING_BUTTONS = [{"title": "满意", "payload": '/rate_answer{"rating":"satisfied"}'},
@@ -17,32 +28,49 @@ HUMAN_BUTTON = {"title": "转人工服务", "payload": "/request_human"}
 # chance that the right one is among the top three reaches this; below it (渔船, 天气, 你好) they are noise.
 SUGGEST_FLOOR = 0.25
 SUGGEST_MAX = 3
+# "the one we talked about": the items discussed so far are searched before the whole catalogue
+_REFERS_BACK = re.compile(r"刚才|刚刚|之前|前面|上面|先前|方才|头先|前头|回到|[\u4e00-\u9fff]{2,}(那个|那项|那件)")
 
 
-def _option_buttons(offered: list[Match]) -> list[dict[str, str]]:
+def _option_buttons(offered: list[Match], attribute: str | None = None) -> list[dict[str, str]]:
+    """The options; when a follow-up asked for an attribute, each button carries it (one click answers)."""
+    if attribute:
+        return [attribute_button(m.code, attribute, m.title) for m in offered]
     return [{"title": m.title, "payload": f'/choose_option{{"service_code":"{m.code}"}}'} for m in offered]
 
 
-def answer_with(svc: Any, tracker: Tracker, code: str, attribute: str | None, matches: list[Match]) -> Reply:
+def _wants_faq(attribute: str | None, question: str) -> bool:
+    """An FAQ may answer a specific question, eligibility (its entries are more specific than the conditions
+    list) and 代办/异地 (no field); never "X怎么办", which gets the summary."""
+    return attribute in ("conditions", "proxy") or (attribute is None and not asks_how_to(question))
+
+
+def answer_with(svc: Any, tracker: Tracker, code: str, attribute: str | None, matches: list[Match],
+                question: str | None = None) -> Reply:
     entry = svc.kb.live_entry(code)
     if entry is None:
         return Reply().say("抱歉，这个事项的指南已下线或正在更新，请稍后再试或说“转人工”。", [HUMAN_BUTTON]).meta(
             decision="handoff", matches=[])
     guide, published_at = entry
     updated = city_date(published_at).isoformat()  # the live version's publish date, not the last draft edit
+    question = question or tracker.text
+    missing = attribute is not None and not has_attribute(guide, attribute)
+    faq = matching_faq(svc, guide, question) if missing or _wants_faq(attribute, question) else None
+    answer = compose(guide, attribute, question, faq, updated)
     reply = Reply().set("current_service", code).set("offered_services", []).set("failed_turns", 0)
-    passage = matches[0].passage if matches else ""
-    reply.say(answer_text(guide, passage or tracker.text, attribute, updated))
+    remember(reply, tracker, code)
+    reply.say(answer.text, answer.buttons)
     reply.say("这个回答对您有帮助吗？", RATING_BUTTONS)
     return reply.meta(decision="answer", matches=[m.as_dict() for m in matches[:1]] or
                       [{"code": code, "title": guide.title, "score": 1.0}])
 
 
-def clarify(result: SearchResult) -> Reply:
-    return (Reply().set("offered_services", [m.code for m in result.offered])
-            .say("您想咨询的是下面哪一项？请点选，或者说得更具体一些。",
-                 _option_buttons(result.offered) + [HUMAN_BUTTON])
-            .meta(decision="clarify", matches=[m.as_dict() for m in result.offered]))
+def clarify(offered: list[Match], attribute: str | None = None) -> Reply:
+    asked = f"您问的是哪一项的{ATTRIBUTE_NAMES[attribute]}？请点选：" if attribute else \
+        "您想咨询的是下面哪一项？请点选，或者说得更具体一些。"
+    return (Reply().set("offered_services", [m.code for m in offered])
+            .say(asked, _option_buttons(offered, attribute) + [HUMAN_BUTTON])
+            .meta(decision="clarify", matches=[m.as_dict() for m in offered]))
 
 
 def not_found(tracker: Tracker, svc: Any, result: SearchResult) -> Reply:
@@ -65,11 +93,13 @@ def not_found(tracker: Tracker, svc: Any, result: SearchResult) -> Reply:
 
 
 def asked_attribute(tracker: Tracker) -> str | None:
-    """The NLU entity when it is a known attribute (DIET may return the raw span), else the text's cues."""
+    """The attribute model's reading of the text; else the NLU entity (a button's attribute, or a span DIET
+    found that the cues missed), unless the text asks "how do I…" (the summary)."""
+    found = detect_attribute(tracker.text)
+    if found or asks_how_to(tracker.text):
+        return found
     value = tracker.entity("attribute")
-    if value in ATTRIBUTES:
-        return value
-    return detect_attribute(value or "") or detect_attribute(tracker.text)
+    return value if value in ATTRIBUTE_NAMES else detect_attribute(value or "")
 
 
 def _chosen_code(tracker: Tracker) -> str | None:
@@ -78,40 +108,109 @@ def _chosen_code(tracker: Tracker) -> str | None:
         return code
     index = tracker.entity("option_index")
     offered = tracker.slot("offered_services") or []
-    if index and index.isdigit() and 0 < int(index) <= len(offered):
+    if tracker.intent == "choose_option" and index and index.isdigit() and 0 < int(index) <= len(offered):
         return offered[int(index) - 1]
     return None
 
 
-@action("action_answer")
-def action_answer(tracker: Tracker, svc: Any) -> Reply:
+def _guides(svc: Any, codes: list[str]) -> list[GuideData]:
+    """The live guides of these items, in the order given."""
+    guides = {g.code: g for g in svc.kb.live(codes)} if codes else {}
+    return [guides[c] for c in codes if c in guides]
+
+
+def _names_another_service(svc: Any, tracker: Tracker, result: SearchResult, attribute: str | None,
+                           current: GuideData | None) -> bool:
+    """The message names an item other than the one in context: a title or keyword of retrieval's top item,
+    or a mention that describes one of its top three ("身份证"). A mention of the item in context, or of one
+    of its materials in a materials question ("要带身份证吗" about the passport), names nothing new."""
+    mention = service_mention(tracker.text)
+    if current and (described(mention, [current]) or (attribute == "materials" and _a_material(current, mention))):
+        return False
+    if result.features.get("named", 0.0) > 0:
+        return True
+    return bool(mention) and bool(described(mention, _guides(svc, [m.code for m in result.matches[:3]])))
+
+
+def _a_material(guide: GuideData, mention: str) -> bool:
+    words = re.findall(r"[\u4e00-\u9fff]{2,}", mention)
+    return bool(words) and all(any(w in m.name or m.name in w for m in guide.materials) for w in words)
+
+
+def _open_options(svc: Any, tracker: Tracker, result: SearchResult, named: bool, attribute: str | None) -> Reply:
+    """A message typed after an options list instead of a click. It may pick one of the items ("身份证"), or
+    the earlier question and this one together may decide (answered with the attribute asked along the way);
+    else the options are offered again, each button carrying the attribute asked."""
+    offered = _guides(svc, list(tracker.slot("offered_services") or []))
+    earlier = earlier_questions(tracker)
+    attribute = attribute or next((a for a in map(detect_attribute, reversed(earlier)) if a), None)
+    picked = described(service_mention(tracker.text), offered)
+    if len(picked) == 1:
+        return answer_with(svc, tracker, picked[0], attribute, [])
+    together = svc.retriever.search(" ".join([*map(service_mention, earlier), service_mention(tracker.text)]))
+    if together.decision == "answer" and (named or together.offered[0].code in [g.code for g in offered]):
+        return answer_with(svc, tracker, together.offered[0].code, attribute, together.offered)
+    if named and result.decision == "clarify":
+        return clarify(result.offered, attribute)
+    having = [g for g in offered if attribute and has_attribute(g, attribute)]
+    if len(having) == 1:
+        return answer_with(svc, tracker, having[0].code, attribute, [])
+    if not offered:
+        return not_found(tracker, svc, result)
+    return clarify([Match(g.code, g.title, 1.0) for g in offered], attribute)
+
+
+def answer_question(tracker: Tracker, svc: Any) -> Reply:
+    """The reply to a citizen's question, whichever action runs it (see the module docstring)."""
     attribute = asked_attribute(tracker)
-    current = tracker.slot("current_service")
-    if tracker.intent == "choose_option":
-        code = _chosen_code(tracker)
-        if code:
-            return answer_with(svc, tracker, code, attribute, [])
-    mentions_service = len(service_mention(tracker.text)) >= 2 or tracker.entity("service")
-    if attribute and current and not mentions_service:
-        return answer_with(svc, tracker, current, attribute, [])  # follow-up on the item in context
+    chosen = _chosen_code(tracker)
+    if chosen:  # a click answers the question the options were offered for
+        question = next(iter(earlier_questions(tracker)[-1:]), "") if tracker.text.startswith("/") else tracker.text
+        return answer_with(svc, tracker, chosen, attribute or detect_attribute(question), [], question or None)
+    mention = service_mention(tracker.text)
+    earlier_items = _guides(svc, discussed(tracker))
+    if mention and _REFERS_BACK.search(tracker.text) and (back := described(mention, earlier_items)):
+        return answer_with(svc, tracker, back[0], attribute, [])
+    code = tracker.slot("current_service")
+    current = next((g for g in earlier_items if g.code == code), None) or (svc.kb.live_guide(code) if code else None)
     result = svc.retriever.search(tracker.text)
+    named = _names_another_service(svc, tracker, result, attribute, current)
+    if tracker.slot("offered_services") and not (named and result.decision == "answer"):
+        return _open_options(svc, tracker, result, named, attribute)
+    if current and not named and (attribute or asks_how_to(tracker.text) or matching_faq(svc, current, tracker.text)):
+        return answer_with(svc, tracker, current.code, attribute, [])  # a follow-up on the item in context
     if result.decision == "answer":
         return answer_with(svc, tracker, result.offered[0].code, attribute, result.offered)
-    if attribute and current and current in [m.code for m in result.offered]:
-        return answer_with(svc, tracker, current, attribute, [])
+    if mention and (back := described(mention, earlier_items)):
+        return answer_with(svc, tracker, back[0], attribute, [])
+    if attribute and current and current.code in [m.code for m in result.offered]:
+        return answer_with(svc, tracker, current.code, attribute, [])
     if result.decision == "clarify":
-        return clarify(result)
+        return clarify(result.offered, attribute)
     if attribute and current:
-        return answer_with(svc, tracker, current, attribute, [])
+        return answer_with(svc, tracker, current.code, attribute, [])
     return not_found(tracker, svc, result)
+
+
+@action("action_answer")
+def action_answer(tracker: Tracker, svc: Any) -> Reply:
+    return answer_question(tracker, svc)
 
 
 @action("action_fallback")
 def action_fallback(tracker: Tracker, svc: Any) -> Reply:
-    """Low NLU confidence: try the knowledge base; clarify with its best items; then offer a human."""
-    result = svc.retriever.search(tracker.text)
-    if result.decision == "answer":
-        return answer_with(svc, tracker, result.offered[0].code, asked_attribute(tracker), result.offered)
-    if result.decision == "clarify":
-        return clarify(result).set("failed_turns", int(tracker.slot("failed_turns") or 0) + 1)
-    return not_found(tracker, svc, result)
+    """Low NLU confidence: the same answering; a second unclear turn in a row goes to a human (not_found)."""
+    reply = answer_question(tracker, svc)
+    clarified = any(e["event"] == "slot" and e["name"] == "offered_services" and e["value"] for e in reply.events)
+    if clarified and not any(e["name"] == "failed_turns" for e in reply.events if e["event"] == "slot"):
+        reply.set("failed_turns", int(tracker.slot("failed_turns") or 0) + 1)
+    return reply
+
+
+@action("action_deny")
+def action_deny(tracker: Tracker, svc: Any) -> Reply:
+    """"不…" outside a form. A question that merely contains a no ("要钱不", "补办不要钱嘛", "周末去不得行")
+    is answered as the question it is; a plain no is acknowledged (there is nothing to cancel)."""
+    if detect_attribute(tracker.text):
+        return answer_question(tracker, svc)
+    return Reply().say("好的。还有其他需要帮您的吗？")

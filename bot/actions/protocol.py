@@ -30,6 +30,7 @@ class Slots(_Open):
 
     current_service: Text | None = None
     offered_services: list[Text] | None = Field(None, max_length=20)
+    discussed_services: list[Text] | None = Field(None, max_length=20)
     failed_turns: float | None = None
     application_no: Text | None = None
     phone_tail: Text | None = None

@@ -9,7 +9,7 @@ const DECISION = {answer: "直接回答", clarify: "请市民选择", handoff: "
 const KIND = {alias: "别名", typo: "错别字"};
 const FIELD = {code: "事项编码", title: "事项名称", department: "实施部门", region: "适用地区", theme: "主题分类",
   target_group: "服务对象", conditions: "办理条件", materials: "申请材料", steps: "办理流程", fee: "收费标准",
-  time_limit: "办结时限", location: "办理地点", office_hours: "办公时间", phone: "咨询电话", online: "网上办理",
+  benefit: "待遇标准", time_limit: "办结时限", location: "办理地点", office_hours: "办公时间", phone: "咨询电话", online: "网上办理",
   legal_basis: "设定依据", keywords: "关键词", faqs: "常见问题", valid_from: "有效期起", valid_to: "有效期止"};
 
 let me = {name: "", role: ""};
@@ -138,7 +138,7 @@ function collect(keepBlank = false) {
     conditions: kept(rowsOf("conditions"), Boolean), steps: kept(rowsOf("steps"), Boolean),
     legal_basis: kept(rowsOf("legal_basis"), Boolean),
     materials: kept(materials, (m) => m.name || m.notes), fee: value("fee"),
-    time_limit: {legal: value("time_limit.legal"), promised: value("time_limit.promised")},
+    benefit: value("benefit"), time_limit: {legal: value("time_limit.legal"), promised: value("time_limit.promised")},
     location: value("location"), office_hours: value("office_hours"), phone: value("phone"),
     online: {url: value("online.url"), mini_program_path: value("online.mini_program_path")},
     keywords: value("keywords").split(/[、,，;；\s]+/).filter(Boolean),
@@ -272,6 +272,7 @@ function readable(doc) {
   (doc.materials || []).forEach((m, i) => add(`申请材料 ${i + 1}`, `${m.name}（${m.form}，${m.count} 份）${m.notes ? "，" + m.notes : ""}`));
   (doc.steps || []).forEach((s, i) => add(`办理流程 ${i + 1}`, s));
   add("收费标准", doc.fee);
+  add("待遇标准", doc.benefit);
   add("法定办结时限", doc.time_limit?.legal);
   add("承诺办结时限", doc.time_limit?.promised);
   for (const f of ["location", "office_hours", "phone"]) add(FIELD[f], doc[f]);
