@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.actions.answering import RATING_BUTTONS, action_answer
+from bot.actions.answering import RATING_BUTTONS, answer_question
 from bot.actions.protocol import Reply, Tracker
 from bot.form_listening import asks_for, is_injection, is_question, refuses
 
@@ -86,7 +86,7 @@ def leave(form: str, said: bool = True) -> Reply:
 def answer_inside(tracker: Tracker, svc: Any, reply: Reply) -> Reply:
     """The citizen's question answered (the form then asks its question again); no rating prompt in the
     middle of a form. An answer that handed the citizen to a human ends the form."""
-    answer = action_answer(tracker, svc)
+    answer = answer_question(tracker, svc)
     reply.events += answer.events
     reply.messages += [m for m in answer.messages if m.get("buttons") != RATING_BUTTONS]
     handed_off = any(m.get("custom", {}).get("govbot", {}).get("mode") == "human" for m in answer.messages)
