@@ -41,6 +41,8 @@ from knowledge_base.sample_data import load_sample_guides
 BAR = 0.95
 RETRIES_WHEN_LIMITED = 3
 CRISIS, WRONG_BOOKING, JUNK_TICKET = "missed crisis", "wrong booking", "junk ticket"
+# the guide's own summary (bot/answers.py summary_text): who and where first, right after the title
+SUMMARY = re.compile(r"】\s*(?:办理对象|办理地点)[：:]")
 
 
 @dataclass
@@ -117,6 +119,8 @@ def check_reply(expect: dict[str, Any], reply: Reply, titles: dict[str, str]) ->
         name = ATTRIBUTE_NAMES[expect["attribute"]]
         if not any(re.search(rf"】\s*{re.escape(name)}[：:]", t) for t in reply.texts):
             wrong.append(("attribute", f"no 【…】{name}： answer block"))
+    if expect.get("summary") and not any(SUMMARY.search(t) for t in reply.texts):
+        wrong.append(("summary", "not the guide's summary (办理对象 / 办理地点 …)"))
     if "contains_any" in expect and not any(s.lower() in seen for s in expect["contains_any"]):
         wrong.append(("contains_any", f"none of {expect['contains_any']}"))
     if "contains_all" in expect and (missing := [s for s in expect["contains_all"] if s.lower() not in seen]):

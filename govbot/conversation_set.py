@@ -47,7 +47,7 @@ SLOT_PROMPTS = {
 }
 
 TURN_CHECKS = {"decision", "mode", "service", "attribute", "contains_any", "contains_all", "not_contains",
-               "asks_for", "no_form", "lines", "offers", "buttons_any"}
+               "asks_for", "no_form", "summary", "lines", "offers", "buttons_any"}
 END_CHECKS = {"booking", "no_booking", "ticket", "no_ticket"}
 BOOKING_FIELDS = {"service", "day", "slot", "name", "phone", "status"}
 TICKET_FIELDS = {"kind", "category", "content_contains", "content_not_contains"}
@@ -160,8 +160,9 @@ def _check_turn(expect: dict[str, Any], where: str) -> dict[str, Any]:
         raise ConversationSetError(f"{where}.attribute: {out['attribute']!r} is not one of {sorted(ATTRIBUTE_NAMES)}")
     if bad := set(out.get("asks_for", [])) - set(SLOT_PROMPTS):
         raise ConversationSetError(f"{where}.asks_for: {sorted(bad)} not among the slots {sorted(SLOT_PROMPTS)}")
-    if "no_form" in out and out["no_form"] is not True:
-        raise ConversationSetError(f"{where}.no_form: only `true`")
+    for flag in ("no_form", "summary"):
+        if flag in out and out[flag] is not True:
+            raise ConversationSetError(f"{where}.{flag}: only `true`")
     return out
 
 

@@ -143,6 +143,8 @@ def test_checks_pass_on_the_right_reply():
     assert _failed({"asks_for": "appt_confirmed", "contains_all": ["10:00-11:00", "王小明"]}, READ_BACK) == []
     assert _failed({"decision": "safety", "lines": ["12356", "110"], "mode": "human", "offers": ["RS-03"],
                     "buttons_any": ["失业"]}, CRISIS_REPLY) == []
+    summary = {**FEE_ANSWER, "messages": [{"text": "【普通护照申领】\n办理对象：本市户籍居民\n办理地点：出入境接待大厅"}]}
+    assert _failed({"summary": True}, summary) == []
     clarify = {**FEE_ANSWER, "decision": "clarify", "messages": [{"text": "您想咨询的是下面哪一项？请点选。"}]}
     assert _failed({"no_form": True, "decision": "clarify"}, clarify) == []  # options are not a form
 
@@ -151,6 +153,7 @@ def test_checks_pass_on_the_right_reply():
     ({"service": "RS-02"}, FEE_ANSWER, "service"),
     ({"service": "GA-CR-01"}, {**FEE_ANSWER, "decision": "clarify"}, "service"),  # offered, not answered
     ({"attribute": "location"}, FEE_ANSWER, "attribute"),
+    ({"summary": True}, FEE_ANSWER, "summary"),
     ({"decision": ["clarify", "handoff"]}, FEE_ANSWER, "decision"),
     ({"contains_any": ["60元", "免费"]}, FEE_ANSWER, "contains_any"),
     ({"contains_all": ["120元", "邮费"]}, FEE_ANSWER, "contains_all"),
