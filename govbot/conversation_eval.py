@@ -8,6 +8,7 @@ Without --url the command trains (if needed) and starts its own stack on a scrat
 and stops it afterwards."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -19,7 +20,6 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,7 +328,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
+@contextlib.contextmanager
 def own_stack(epochs_scale: float) -> Iterator[Settings]:
     """Rasa and the app on a scratch database and free ports, like `govbot serve`; stopped afterwards. The
     evaluation is one client sending hundreds of messages, so its own stack does not rate-limit it."""
@@ -358,13 +358,14 @@ def main(url: str | None, only: str | None, as_json: bool, epochs_scale: float, 
         print(f"conversation set: {exc}", file=sys.stderr)
         return 2
     out = sys.stderr if as_json else sys.stdout
-    print(f"{len(conversations)} conversations", file=out, flush=True)
-    if url:
-        summary = evaluate(conversations, url, Database(settings.database_url), out)
-    else:
-        with own_stack(epochs_scale) as own:
-            summary = evaluate(conversations, f"http://127.0.0.1:{own.port}", Database(own.database_url), out)
-    summary.print(out)
+    with contextlib.redirect_stdout(out):  # training and start-up lines never mix into the JSON on stdout
+        print(f"{len(conversations)} conversations", flush=True)
+        if url:
+            summary = evaluate(conversations, url, Database(settings.database_url), out)
+        else:
+            with own_stack(epochs_scale) as own:
+                summary = evaluate(conversations, f"http://127.0.0.1:{own.port}", Database(own.database_url), out)
+        summary.print(out)
     if as_json:
         print(json.dumps(summary.as_json(), ensure_ascii=False, indent=2))
     return 0 if summary.meets_bar else 1
