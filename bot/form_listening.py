@@ -54,7 +54,7 @@ def wants_to_leave(text: str, form: str) -> bool:
 _BOOKING = r"(?<![大节签制契公合])约(?!束|定|合|等于)|预定|挂号|排号|[取排订定拿抢整挂要弄搞][^，。]{0,4}号(?!码)|定个时间|book|appointment"
 _ASKS_FOR = {
     "appointment_form": _BOOKING,
-    "progress_form": r"进度|办件|审批|审核|受理|办结|办到|到哪|状态|结果|批下来|批了|通过了|查(?:一下|下|查|询)|帮我查|消息|动静"
+    "progress_form": r"进度|办件|审批|审核|受理|办结|办到|到哪|状态|结果|批下来|批了|通过了|消息|动静"
                      r"|信儿|情况|咋样|怎么样了|到账|卡住|退回|瞅瞅|我的(?:申请|件|单子|业务|材料)"
                      r"|(?:办|批|处理|审|做|制)(?:完|好|下来|好卡)了?(?:没|吗)|sq\d|\d{10}",
     "cancel_form": r"取消|撤|(?<!减)退(?!休|税|款|役|伍|出|费)|删|不去|不约了|不要了|不用了|作废|cancel",
@@ -83,11 +83,18 @@ def is_injection(text: str) -> bool:
     return _INJECTION.search(compact(text)) is not None
 
 
+_ABOUT_THE_TASK = re.compile(r"多少钱|要钱|收费|费用|免费|花钱|要带|带什么|带啥|什么材料|哪些材料|多久|要几天|几天能|多长时间|电话|热线")
+
+
 def asks_for(form: str, text: str, kind: str = "complaint") -> bool:
-    """The first message names this form's task ("我腿脚不好能叫人上门办不" asks no booking); a complaint or a
-    suggestion may also just state the problem or the wish, but not ask a question without either; a button's
-    payload ("/book_appointment") always does."""
-    if text.strip().startswith("/") or re.search(_ASKS_FOR[form], compact(text)):
+    """The first message names this form's task ("我腿脚不好能叫人上门办不" asks no booking) and is no question
+    about it ("取消预约要钱吗"); a complaint or a suggestion may also just state the problem or the wish, but
+    not ask a question without either; a button's payload ("/book_appointment") always asks for its form."""
+    if text.strip().startswith("/"):
+        return True
+    if is_question(text) and _ABOUT_THE_TASK.search(compact(text)):
+        return False
+    if re.search(_ASKS_FOR[form], compact(text)):
         return True
     return form == "complaint_form" and (sounds_like_complaint(text, kind) or
                                          not is_question(text) and len(compact(text)) >= 6)
