@@ -44,8 +44,8 @@ def attribute_text(g: GuideData, attribute: str, question: str = "") -> str:
     if attribute == "materials":
         lines = [f"{m.name}（{m.form}{f'{m.count}份' if m.count else ''}）" + (f"：{m.notes}" if m.notes else "")
                  for m in g.materials]
-        asked = [m.name for m in g.materials if any(w in m.name for w in re.findall(r"[\u4e00-\u9fff]{2,}", question)
-                                                     if len(w) >= 2 and w not in ("材料", "需要", "要带"))]
+        named = re.findall(r"[\u4e00-\u9fff]{2,}", service_mention(question))  # "要带身份证吗" → 身份证
+        asked = [m.name for m in g.materials if any(w in m.name for w in named)]
         lead = f"需要，{asked[0]}在材料清单里。" if asked and detect_attribute(question) == "materials" else ""
         return lead + "需要准备：\n" + _numbered(lines) if lines else ""
     if attribute == "time_limit":

@@ -5,8 +5,8 @@ and neighbouring attributes share words: 多少钱 is the application fee in "�
 "失业金一个月能领多少钱"; 多久 is the time limit, 几点 the office hours. So every cue is a phrase tied to one
 attribute, the text is read leftmost-longest (the longest cue at each position, without overlaps), and the
 longest cue found decides, ties going to the more specific attribute (PRIORITY). Weak cues ("能办吗",
-"外地") only decide when no strong cue is present, and a "how do I…" question ("怎么办", "咋个换") outranks
-them: it asks for the guide's summary.
+"外地") only decide, by PRIORITY alone, when no strong cue is present, and a "how do I…" question ("怎么办",
+"咋个换") outranks them: it asks for the guide's summary.
 
 `proxy` (代办, 异地, 上门) has no guide field: it is answered from the guide's FAQ when one matches."""
 from __future__ import annotations
@@ -58,10 +58,8 @@ WEAK_CUES = {
                   "能领吗 能领不 能申请吗 能申请不 能不能领 能不能申请",
 }
 # "how do I…": the citizen wants the guide's summary (who, where, what to bring, how long, online)
-_HOW_TO = re.compile(r"(怎么|怎样|咋个|咋样|咋|如何|点样|怎么样|怎么个)\s*(去|才能|来|样)?\s*"
-                     r"(办|弄|搞|整|申请|申领|领|换|补|开|上|交|处理|做|报|落|迁|转|提|取|注销|登记|认定|参保|备案|"
-                     r"打印|激活|续|缴|查|走|操作)|(要|需要|得|该)办(啥|什么|哪些)|办哪些手续|什么手续|啥手续|"
-                     r"怎么个.{0,4}法")
+_HOW_TO = re.compile(r"(怎么|怎样|咋|如何|点样|怎生)(?!样$|回事|这么|那么|会|还|不|没|才算)[\u4e00-\u9fff]|"
+                     r"(要|需要|得|该)办(啥|什么|哪些)|办哪些手续|什么手续|啥手续")
 
 
 def _cue_table(cues: dict[str, str]) -> dict[str, str]:
@@ -89,7 +87,7 @@ def detect_attribute(text: str) -> str | None:
         return max(strong, key=lambda ca: (len(ca[0]), -PRIORITY.index(ca[1])))[1]
     if not found or asks_how_to(text):
         return None
-    return max(found, key=lambda ca: (len(ca[0]), -PRIORITY.index(ca[1])))[1]
+    return min((a for _, a in found), key=PRIORITY.index)
 
 
 def asks_how_to(text: str) -> bool:

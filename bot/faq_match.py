@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.attributes import detect_attribute
+from bot.attributes import asks_how_to, detect_attribute
 from knowledge_base.schema import Faq, GuideData
 
 FAQ_MATCH = 0.90     # e5 similarity of the question to the entry's closest phrasing
@@ -41,6 +41,8 @@ def matching_faq(svc: Any, guide: GuideData, question: str) -> Faq | None:
     top, runner_up = scores[order[0]], (scores[order[1]] if len(order) > 1 else -1.0)
     faq = guide.faqs[order[0]]
     if top < FAQ_MATCH or top - runner_up < FAQ_MARGIN:
+        return None
+    if asks_how_to(faq.question):  # "护照怎么办理？": the guide's summary answers that, fuller
         return None
     asked = detect_attribute(question)
     if asked and asked not in ("conditions", "proxy") and asked != detect_attribute(faq.question):

@@ -47,17 +47,19 @@ def earlier_questions(tracker: Tracker, limit: int = 2) -> list[str]:
     return texts[::-1]
 
 
-def _describes(mention: str, guide: GuideData) -> bool:
-    """Every character of the mention is in the item's title or keywords, and two of them stand together
-    there ("公积金" → 住房公积金提取（租房）; "结婚" → 结婚登记, not 离婚登记)."""
-    names = Normalizer.basic(" ".join([guide.title, *guide.keywords]))
+def _describes(mention: str, names: str) -> bool:
+    """Every character of the mention is in the names, and two of them stand together there ("公积金" →
+    住房公积金提取（租房）; "结婚" → 结婚登记, not 离婚登记)."""
     chars = _HAN.findall(mention)
     if len(chars) < 2 or not set(chars) <= set(names):
         return False
     return any(mention[i:i + 2] in names for i in range(len(mention) - 1))
 
 
-def described(mention: str, guides: Iterable[GuideData]) -> list[str]:
-    """The codes of the guides the mention describes, in the order given (discussed ones: newest first)."""
+def described(mention: str, guides: Iterable[GuideData], titles_only: bool = False) -> list[str]:
+    """The codes of the guides whose title or keywords (or title alone) the mention describes, in the order
+    given (discussed ones: newest first). Titles alone tell a service's name ("身份证", "公积金") from the
+    everyday words keywords also hold ("本地户口", "老人补贴")."""
     mention = "".join(_HAN.findall(Normalizer.basic(mention)))
-    return [g.code for g in guides if _describes(mention, g)]
+    return [g.code for g in guides
+            if _describes(mention, Normalizer.basic(" ".join([g.title] if titles_only else [g.title, *g.keywords])))]

@@ -122,14 +122,16 @@ def _guides(svc: Any, codes: list[str]) -> list[GuideData]:
 def _names_another_service(svc: Any, tracker: Tracker, result: SearchResult, attribute: str | None,
                            current: GuideData | None) -> bool:
     """The message names an item other than the one in context: a title or keyword of retrieval's top item,
-    or a mention that describes one of its top three ("身份证"). A mention of the item in context, or of one
+    or what is left of it once cues and filler go describes the title of one of its top three ("身份证";
+    not "本地" or "老人"). A mention of the item in context, or of one
     of its materials in a materials question ("要带身份证吗" about the passport), names nothing new."""
     mention = service_mention(tracker.text)
     if current and (described(mention, [current]) or (attribute == "materials" and _a_material(current, mention))):
         return False
     if result.features.get("named", 0.0) > 0:
         return True
-    return bool(mention) and bool(described(mention, _guides(svc, [m.code for m in result.matches[:3]])))
+    top = _guides(svc, [m.code for m in result.matches[:3]])
+    return bool(mention) and bool(described(svc.retriever.normalizer(mention), top, titles_only=True))
 
 
 def _a_material(guide: GuideData, mention: str) -> bool:
