@@ -113,9 +113,11 @@ class Conversations:
             conv = s.get(Conversation, sender_id)
             return conv.channel if conv else "web"
 
-    def hand_off(self, sender_id: str, reason: str) -> Opened:
-        """The conversation goes to a human: a ticket in the queue with the transcript so far."""
-        return self.desk.open(sender_id, self.channel(sender_id), "handoff", reason, self.transcript(sender_id))
+    def hand_off(self, sender_id: str, reason: str, topic: str = "", category: str = "") -> Opened:
+        """The conversation goes to a human: a ticket in the queue with the transcript so far (`topic`: what
+        it is about, e.g. a safety topic's title, shown to the agents)."""
+        return self.desk.open(sender_id, self.channel(sender_id), "handoff", reason, self.transcript(sender_id),
+                              category=category, topic=topic)
 
     def open_ticket(self, kind: str, sender_id: str, transcript: list[dict], category: str = "",
                     content: str = "", contact: str = "") -> int:

@@ -1,10 +1,24 @@
 """Talks to the Rasa server: one REST-channel round trip per citizen message."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
+
+log = logging.getLogger("govbot.rasa")
+DOMAIN = Path(__file__).parent / "domain.yml"
+
+
+@cache
+def form_slots() -> dict[str, tuple[str, ...]]:
+    """Each form of the domain with the slots it asks for."""
+    forms = yaml.safe_load(DOMAIN.read_text(encoding="utf-8")).get("forms") or {}
+    return {name: tuple(spec.get("required_slots") or ()) for name, spec in forms.items()}
 
 
 class RasaUnavailable(RuntimeError):
@@ -43,6 +57,28 @@ class RasaClient:
             if out["text"] or "buttons" in out:
                 turn.messages.append(out)
         return turn
+
+    async def stop_form(self, sender_id: str) -> str | None:
+        """Leaves the form the conversation is in, if any, with its slots emptied (as if the citizen had said
+        "算了"), through the tracker API; returns the form's name. A message answered before Rasa (the safety
+        policy's) must not leave the citizen inside a form still waiting for its slot. Best effort: when Rasa
+        cannot be reached the form stays, and the next message is judged by it as usual."""
+        url, auth = f"{self.base_url}/conversations/{sender_id}/tracker", {"token": self.token}
+        try:
+            resp = await self._http.get(url, params={**auth, "include_events": "NONE"})
+            resp.raise_for_status()
+            form = (resp.json().get("active_loop") or {}).get("name")
+            if not form:
+                return None
+            slots = ("requested_slot", *form_slots().get(form, ()))
+            events = [{"event": "active_loop", "name": None},
+                      *({"event": "slot", "name": name, "value": None} for name in slots)]
+            resp = await self._http.post(f"{url}/events", params={**auth, "include_events": "NONE"}, json=events)
+            resp.raise_for_status()
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("could not stop the form of %s: %s", sender_id, exc)
+            return None
+        return form
 
     async def ready(self) -> bool:
         try:

@@ -61,9 +61,10 @@ class MatchOut(BaseModel):
 class ChatResponse(BaseModel):
     sender_id: str
     messages: list[Message]
-    decision: Literal["answer", "clarify", "handoff", "dialogue"]
+    decision: Literal["answer", "clarify", "handoff", "dialogue", "safety"]
     matches: list[MatchOut]
     mode: Literal["bot", "human"]
+    topic: str | None = None  # the safety topic the message was on (decision "safety")
     degraded: bool = False  # the dialogue service was unreachable: the knowledge base answered alone
 
 

@@ -37,7 +37,7 @@ class Settings:
         default_factory=lambda: _env("GOVBOT_SAMPLE_KB", "on").lower() not in ("off", "0", "false", "no")
     )
     applications_backend: str = field(default_factory=lambda: _env("GOVBOT_APPLICATIONS_URL", ""))
-    # hand-off: working hours, holidays, SLA by priority, sensitive keywords, canned replies (read live)
+    # hand-off: working hours, holidays, SLA by priority, canned replies (read live)
     handoff_config: Path = field(
         default_factory=lambda: Path(_env("GOVBOT_HANDOFF_CONFIG", str(ROOT / "handoff" / "handoff.yml"))))
     # CSP frame-ancestors of the citizen chat page, e.g. "'self' https://www.example.gov.cn"; others: 'none'

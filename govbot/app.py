@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         svc.applications  # noqa: B018
         rasa = RasaClient(settings.rasa_url, settings.rasa_token)
         app.state.services = svc
-        app.state.gateway = Gateway(svc.conversations, rasa, partial(answer_without_rasa, svc))
+        app.state.gateway = Gateway(svc.conversations, rasa, partial(answer_without_rasa, svc), svc.safety)
         ops.meter_turns(app.state.gateway)
         rasa_watch = asyncio.create_task(ops.watch_rasa(lambda: app.state.gateway.rasa))
         app.state.wechat = WeChat(settings, svc.db)

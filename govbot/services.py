@@ -1,12 +1,14 @@
 """Wires the long-lived objects together once: database, knowledge base, retriever, live index."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from bot.applications import Applications
 from bot.appointments import Booking
+from bot.safety import SafetyCheck
 from bot.conversations import Conversations
 from core.db import Database
 from core.hub import Hub
@@ -17,6 +19,7 @@ from insight.analytics import Analytics
 from insight.gaps import GapMiner
 from core.settings import Settings
 from knowledge_base.live_index import LiveIndex, to_indexed_item
+from knowledge_base.safety import SafetyPolicy, load_sample_policy
 from knowledge_base.schema import GuideData
 from knowledge_base.sample_data import SAMPLE_LOADER, load_sample_aliases, load_sample_guides
 from knowledge_base.workflow import KnowledgeBase
@@ -24,7 +27,7 @@ from retrieval.calibration import Calibration
 from retrieval.encoder import Encoder
 from retrieval.engine import CALIBRATION_FILE, Retriever, load_config
 from retrieval.normalize import Normalizer
-from retrieval.self_calibration import LiveItem, SelfCalibrator
+from retrieval.self_calibration import LiveItem, SelfCalibrator, load_negatives
 
 
 def live_item(g: GuideData) -> LiveItem:
@@ -47,6 +50,20 @@ class Services:
         if kb.count() == 0 and self.settings.sample_kb:  # first start: the sample guides and their dictionary
             kb.apply_import(load_sample_guides(), SAMPLE_LOADER, "样例数据首次导入", aliases=load_sample_aliases())
         return kb
+
+    @cached_property
+    def safety_policy(self) -> SafetyPolicy:
+        """The safety topics; the shipped ones are written on the first start (after the sample guides, whose
+        codes they offer), whether or not the sample guides are loaded."""
+        policy = SafetyPolicy(self.db)
+        self.kb  # noqa: B018
+        policy.seed(load_sample_policy(), SAMPLE_LOADER)
+        return policy
+
+    @cached_property
+    def safety(self) -> SafetyCheck:
+        """Checks every citizen message against the safety policy (before Rasa, in the gateway)."""
+        return SafetyCheck(self.safety_policy, self.kb, self.encoder, load_negatives())
 
     @cached_property
     def retrieval_config(self) -> dict:
@@ -92,6 +109,8 @@ class Services:
         live knowledge base; one-shot commands need not."""
         self.live_index.watch()
         self.self_calibrator.watch()
+        # the safety check's vectors (the first start encodes the guides' phrasings once; then from the cache)
+        threading.Thread(target=self.safety.refresh, name="safety-warm-up", daemon=True).start()
 
     def stop_watching(self) -> None:
         self.live_index.stop()

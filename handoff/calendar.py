@@ -1,8 +1,9 @@
-"""The hand-off settings file (working hours, holidays, SLA by priority, sensitive keywords, canned replies)
+"""The hand-off settings file (working hours, holidays, SLA by priority, canned replies)
 and the working-time arithmetic: is it open now, when does it next open, when is a first response due."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ import yaml
 
 DEFAULT_CONFIG = Path(__file__).parent / "handoff.yml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+log = logging.getLogger("govbot.handoff")
 
 
 def _time(text: str) -> dt.time:
@@ -25,11 +27,13 @@ class HandoffConfig:
     extra_workdays: frozenset[dt.date]
     sla_minutes: dict[str, int]
     minutes_per_ticket: float
-    sensitive_keywords: tuple[str, ...]
     canned_replies: tuple[str, ...]
 
     @classmethod
     def parse(cls, doc: dict) -> "HandoffConfig":
+        if "sensitive_keywords" in doc:
+            log.warning("hand-off settings: sensitive_keywords is no longer read; sensitive topics are the knowledge "
+                        "base's safety policy (editor → 安全话题, /api/v1/kb/safety-topics)")
         hours = {}
         for day, span in (doc.get("hours") or {}).items():
             opens, closes = _time(str(span[0])), _time(str(span[1]))
@@ -41,7 +45,6 @@ class HandoffConfig:
                    frozenset(dt.date.fromisoformat(str(d)) for d in doc.get("holidays") or []),
                    frozenset(dt.date.fromisoformat(str(d)) for d in doc.get("extra_workdays") or []),
                    {k: int(v) for k, v in sla.items()}, float(doc.get("minutes_per_ticket", 3)),
-                   tuple(str(k) for k in doc.get("sensitive_keywords") or []),
                    tuple(str(r) for r in doc.get("canned_replies") or []))
 
     # ---- working time -------------------------------------------------------------------------------
@@ -99,9 +102,6 @@ class HandoffConfig:
             return f"{which} {o.strftime('%H:%M')}-{c.strftime('%H:%M')}"
         return "；".join(f"周{names[d]} {o.strftime('%H:%M')}-{c.strftime('%H:%M')}"
                         for d, (o, c) in sorted(self.hours.items()))
-
-    def sensitive(self, text: str) -> str | None:
-        return next((k for k in self.sensitive_keywords if k and k in text), None)
 
 
 class ConfigFile:

@@ -201,6 +201,23 @@ class Desk:
                     "说“结束人工”可回到智能客服。"]
         return [f"已收到。您前面还有 {position - 1} 位，预计等待约 {wait} 分钟，请稍候。说“结束人工”可回到智能客服。"]
 
+    def escalate(self, sender_id: str, why: str) -> Ticket | None:
+        """The open ticket of a conversation becomes urgent (its first response due by the urgent SLA, if that
+        is sooner) and its agents are told why, in a note and on the queue; None when no ticket is open."""
+        now = self.clock()
+        with self.db.session() as s:
+            ticket = s.scalars(select(Ticket).where(Ticket.sender_id == sender_id, Ticket.status.in_(OPEN_STATUSES))
+                               .order_by(Ticket.id.desc()).with_for_update()).first()
+            if ticket is None:
+                return None
+            due = self.config.sla_due(now, "urgent")
+            if due is not None and (ticket.sla_due_at is None or due < _aware(ticket.sla_due_at)):
+                ticket.sla_due_at = due
+            ticket.priority = "urgent"
+            s.add(TicketMessage(ticket_id=ticket.id, sender_id="", author="note", agent="系统", text=why))
+        self._announce(ticket, "escalated", priority="urgent", note=why)
+        return ticket
+
     def set_mode(self, sender_id: str, mode: str) -> None:
         with self.db.session() as s:
             conv = s.get(Conversation, sender_id)

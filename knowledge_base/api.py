@@ -1,5 +1,5 @@
 """Editor API under /api/v1/kb: guides, workflow, versions, audit, import/export (replace, dry run), the
-alias / typo dictionary, retrieval test box.
+alias / typo dictionary, the safety policy, retrieval test box.
 
 Roles: editor (write drafts, submit), reviewer (also approve/reject/archive/rollback/publish imports),
 admin (everything; may approve their own draft, audited). Citizens and agents cannot write.
@@ -20,7 +20,8 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from core.auth import ApiUser, page_user, require
-from knowledge_base.models import Alias, Guide
+from knowledge_base.models import Alias, Guide, SafetyTopic
+from knowledge_base.safety import SafetyPolicy, SafetyTopicDoc
 from knowledge_base.schema import AliasDoc, GuideData
 from knowledge_base.transfer import FORMATS, export, import_file
 from knowledge_base.workflow import KnowledgeBase, WorkflowError, validation_errors
@@ -281,6 +282,42 @@ def add_alias(body: dict[str, Any], request: Request, user: ApiUser = Depends(ED
 def remove_alias(term: str, request: Request, user: ApiUser = Depends(EDITORS)) -> Response:
     _run(_kb(request).remove_alias, term, user.name)
     return Response(status_code=204)
+
+
+def _policy(request: Request) -> SafetyPolicy:
+    return request.app.state.services.safety_policy
+
+
+def _topic_out(doc: SafetyTopicDoc, row: SafetyTopic) -> dict[str, Any]:
+    return {**doc.model_dump(), "updated_by": row.updated_by, "updated_at": row.updated_at.isoformat()}
+
+
+@router.get("/safety-topics")
+def list_safety_topics(request: Request, user: ApiUser = Depends(EDITORS)) -> list[dict[str, Any]]:
+    """The safety policy: topics checked on every citizen message before anything else, highest priority first."""
+    return [_topic_out(doc, row) for doc, row in _policy(request).entries()]
+
+
+@router.get("/safety-topics/{key}")
+def get_safety_topic(key: str, request: Request, user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
+    return _topic_out(*_run(_policy(request).get, key))
+
+
+@router.put("/safety-topics/{key}")
+def put_safety_topic(key: str, body: dict[str, Any], request: Request,
+                     user: ApiUser = Depends(EDITORS)) -> dict[str, Any]:
+    """Create or replace a topic (the whole document, as GET gives it; `enabled: false` switches it off).
+    Audited; every process answers by it from the next message on."""
+    body = {k: v for k, v in body.items() if k not in ("updated_by", "updated_at")}  # read-only
+    if body.get("key", key) != key:
+        raise HTTPException(422, detail=f"请求体中的 key（{body.get('key')}）与地址中的 {key} 不一致 / key differs from the URL")
+    try:
+        doc = SafetyTopicDoc.model_validate({**body, "key": key})
+    except ValidationError as exc:
+        raise HTTPException(422, detail={"message": "安全话题校验未通过 / the topic is invalid",
+                                         "errors": validation_errors(exc)}) from exc
+    _run(_policy(request).put, doc, user.name)
+    return _topic_out(*_run(_policy(request).get, key))
 
 
 @router.get("/export")

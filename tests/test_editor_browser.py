@@ -188,3 +188,25 @@ def test_the_dictionary_tab_adds_and_removes_an_alias(app_server, browser):
     page.click("#tabs button[data-tab=calibration]")
     expect(page.locator("#calibration")).to_contain_text("使用中", timeout=30000)
     page.screenshot(path=str(ARTIFACTS / "editor-calibration.png"), full_page=True)
+
+
+def test_the_safety_tab_edits_a_topic_and_shows_the_apis_messages(app_server, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    sign_in(page, "web-editor")
+    page.click("#tabs button[data-tab=safety]")
+    row = page.locator("#safety-rows tr", has_text="self_harm")
+    expect(row).to_contain_text("12356", timeout=30000)
+    row.click()
+    expect(page.locator("#sf-lines")).to_have_value("心理援助热线 12356 24小时\n报警 110 有危险时\n急救 120")
+    page.fill("#sf-lines", "心理援助热线 拨打12356")
+    page.click("#safety-form button[type=submit]")
+    expect(page.locator("#safety-msg")).to_contain_text("热线第1行·号码：电话号码只能含数字", timeout=30000)
+    page.fill("#sf-lines", "本市心理危机干预热线 0571-85029595 24小时\n报警 110")
+    page.click("#safety-form button[type=submit]")
+    expect(page.locator("#safety-msg")).to_contain_text("已保存", timeout=30000)
+    page.screenshot(path=str(ARTIFACTS / "editor-safety.png"), full_page=True)
+    saved = app_server.get("/api/v1/kb/safety-topics/self_harm").json()
+    assert [(l["number"], l["note"]) for l in saved["lines"]] == [("0571-85029595", "24小时"), ("110", "")]
+    assert saved["updated_by"] == "web-editor"

@@ -28,6 +28,9 @@ class _Rasa:
     async def send(self, sender_id: str, message: str, channel: str) -> BotTurn:
         return BotTurn(messages=[{"text": "您好"}], meta={"decision": "dialogue"})
 
+    async def stop_form(self, sender_id: str) -> None:
+        return None
+
     async def ready(self) -> bool:
         return True
 

@@ -56,6 +56,9 @@ class WebhookRasa:
         turn.meta.setdefault("intent", intent)
         return turn
 
+    async def stop_form(self, sender_id: str) -> None:  # the stand-in opens no forms
+        return None
+
 
 @pytest.fixture(scope="module")
 def wechat_server():
@@ -234,9 +237,11 @@ def test_wechat_citizen_gets_the_agents_reply_through_the_customer_service_api(a
 def test_sensitive_words_and_an_agent_picking_up_a_live_conversation(app, agent):
     citizen = TestClient(app.app)
     urgent = chat(citizen, "web-sens-1", "我遭受家暴了怎么办")
-    assert urgent["mode"] == "human" and "工单号" in texts(urgent)
+    assert (urgent["decision"], urgent["topic"], urgent["mode"]) == ("safety", "domestic_violence", "human")
+    assert "12338" in texts(urgent) and "工单号" in texts(urgent)
     queued = app.get("/api/v1/tickets", headers=bearer("agent-a")).json()
-    assert [(t["priority"], t["reason"]) for t in queued if t["sender_id"] == "web-sens-1"] == [("urgent", "sensitive")]
+    assert [(t["priority"], t["reason"], t["topic"]) for t in queued if t["sender_id"] == "web-sens-1"] == [
+        ("urgent", "sensitive", "家庭暴力与虐待")]
     assert chat(citizen, "web-sens-1", "结束人工")["mode"] == "bot"
 
     chat(citizen, "web-live-1", "护照怎么办")

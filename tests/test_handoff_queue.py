@@ -171,15 +171,15 @@ def test_working_hours_holidays_and_sla():
         HandoffConfig.parse({"hours": {"mon": ["18:00", "09:00"]}})
 
 
-def test_sensitive_keywords_are_read_live_from_the_settings_file(tmp_path):
+def test_the_settings_file_is_read_again_when_it_changes(tmp_path):
     path = tmp_path / "handoff.yml"
-    path.write_text("sensitive_keywords: [家暴]\n", encoding="utf-8")
+    path.write_text("canned_replies: [您好]\n", encoding="utf-8")
     config = ConfigFile(path)
-    assert config.get().sensitive("我遭遇了家暴怎么办") == "家暴" and config.get().sensitive("护照") is None
-    path.write_text("sensitive_keywords: [护照]\n", encoding="utf-8")
+    assert config.get().canned_replies == ("您好",)
+    path.write_text("canned_replies: [请稍等]\n", encoding="utf-8")
     import os
     os.utime(path, (1, 1))  # a different mtime even within the clock's resolution
-    assert config.get().sensitive("护照") == "护照"
+    assert config.get().canned_replies == ("请稍等",)
 
 
 def test_migration_0007_keeps_existing_tickets_and_builds_the_models_tables(tmp_path):

@@ -35,7 +35,7 @@ def test_numbers_typed_by_citizens_never_reach_analytics_exports_or_logs(app_cli
     caplog.set_level(logging.DEBUG)
     svc = app_client.app.state.services
     rasa = ScriptedRasa()
-    gateway = Gateway(svc.conversations, rasa, lambda sender, text: ([], {}))
+    gateway = Gateway(svc.conversations, rasa, lambda sender, text: ([], {}), svc.safety)
     said = [(f"我的身份证号{ID_CARD}，帮我查下养狗要办狗证吗", {"decision": "handoff", "matches": []}),
             (f"养犬登记怎么办 电话{PHONE}", {"decision": "handoff", "matches": []}),
             (f"护照怎么办，身份证 {ID_CARD}", {"decision": "answer", "matches": [

@@ -67,6 +67,7 @@ class ScriptedRasa:
 
 def test_the_gateway_offers_a_human_when_the_bot_says_nothing(app_client):
     conversations = app_client.app.state.services.conversations
-    gateway = Gateway(conversations, ScriptedRasa(BotTurn([], {})), lambda sender, text: ([], {}))
+    gateway = Gateway(conversations, ScriptedRasa(BotTurn([], {})), lambda sender, text: ([], {}),
+                      app_client.app.state.services.safety)
     said = asyncio.run(gateway.handle("web-silent", "嗯", "web"))
     assert said["messages"][0]["buttons"] == [HUMAN_BUTTON] and "12345" in said["messages"][0]["text"]

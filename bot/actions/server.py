@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from bot.actions import answering, forms, handoff  # noqa: F401  (registers the actions)
+from bot.actions import answering, forms, handoff, safety  # noqa: F401  (registers the actions)
 from bot.actions.answering import HUMAN_BUTTON
 from bot.actions.protocol import ACTIONS, ActionCall, Reply, Tracker
 from core import metrics

@@ -1,7 +1,7 @@
 "use strict";
 // The knowledge-base editor: a field-by-field form for a guide, the review queue with a highlighted diff,
-// a preview of how the bot answers the guide's FAQ, history/rollback, the alias dictionary and the
-// calibration in use. Everything the server sends is put on the page as text (DOM APIs, no innerHTML).
+// a preview of how the bot answers the guide's FAQ, history/rollback, the alias dictionary, the safety
+// policy's topics and the calibration in use. Everything the server sends is put on the page as text (DOM APIs, no innerHTML).
 
 const $ = (id) => document.getElementById(id);
 const STATUS = {published: "已发布", draft: "草稿", in_review: "待审核", archived: "已归档"};
@@ -487,6 +487,49 @@ async function removeAlias(term) {
   catch (e) { say("alias-msg", explain(e)); }
 }
 
+// ---- the safety policy ----------------------------------------------------------------------------
+const SAFETY_FIELD = {title: "名称", priority: "优先级", keywords: "关键词", exceptions: "例外说法", examples: "典型说法",
+  response: "回复正文", lines: "热线", related: "相关事项", name: "名称", number: "号码", note: "说明", code: "事项编码", when: "触发词"};
+let topics = [], topic = null;
+const lines = (id) => $(id).value.split("\n").map((x) => x.trim()).filter(Boolean);
+async function loadSafety() {
+  try { topics = await api("/safety-topics"); } catch (e) { return say("safety-msg", explain(e)); }
+  clear($("safety-rows")).append(...topics.map((t) => el("tr", {onclick: () => openTopic(t), class: "clickable"},
+    el("td", {textContent: `${t.title}（${t.key}）`}), el("td", {textContent: t.priority}), el("td", {textContent: t.handoff ? "是" : "否"}),
+    el("td", {textContent: t.lines.map((l) => l.number).join("、")}), el("td", {textContent: t.enabled ? "启用" : "停用"}),
+    el("td", {textContent: t.updated_by}), el("td", {textContent: when(t.updated_at)}))));
+}
+function openTopic(t) {
+  topic = t;
+  $("safety-form").hidden = false;
+  $("safety-heading").textContent = `${t.title}（${t.key}）`;
+  $("sf-title").value = t.title; $("sf-enabled").checked = t.enabled; $("sf-handoff").checked = t.handoff;
+  $("sf-priority").value = t.priority; $("sf-response").value = t.response;
+  for (const f of ["keywords", "exceptions", "examples"]) $("sf-" + f).value = t[f].join("\n");
+  $("sf-lines").value = t.lines.map((l) => [l.name, l.number, l.note].filter(Boolean).join(" ")).join("\n");
+  $("sf-related").value = t.related.map((r) => `${r.code}：${r.when.join("、")}`).join("\n");
+  say("safety-msg", "", true);
+}
+async function saveTopic(event) {
+  event.preventDefault();
+  const doc = {key: topic.key, title: $("sf-title").value.trim(), enabled: $("sf-enabled").checked, handoff: $("sf-handoff").checked,
+    priority: Number($("sf-priority").value), response: $("sf-response").value.trim(),
+    keywords: lines("sf-keywords"), exceptions: lines("sf-exceptions"), examples: lines("sf-examples"),
+    lines: lines("sf-lines").map((l) => { const [name, number, ...note] = l.split(/\s+/); return {name, number: number || "", note: note.join(" ")}; }),
+    related: lines("sf-related").map((l) => { const [code, words = ""] = l.split(/[：:]/); return {code: code.trim(), when: words.split(/[、,，\s]+/).filter(Boolean)}; })};
+  try {
+    const saved = await api("/safety-topics/" + encodeURIComponent(topic.key), {method: "PUT", body: JSON.stringify(doc)});
+    await loadSafety(); openTopic(saved); say("safety-msg", "已保存，下一条市民消息起按新内容处理。", true);
+  } catch (e) {
+    const d = e.detail;
+    if (d && d.errors) return say("safety-msg", zh(d.message) + "\n" + d.errors.map((x) => {
+      const [head, index, sub] = String(x.field).split(".");
+      const where = index === undefined ? (SAFETY_FIELD[head] || head) : `${SAFETY_FIELD[head] || head}第${Number(index) + 1}行${sub ? "·" + (SAFETY_FIELD[sub] || sub) : ""}`;
+      return `• ${where}：${zh(x.reason)}`; }).join("\n"));
+    say("safety-msg", explain(e));
+  }
+}
+
 // ---- the calibration in use -----------------------------------------------------------------------
 const FIGURES = {fitted_at: "拟合时间", answer_rate: "直接回答率", wrong_answers: "答错率", oos_answered: "超范围问题被回答率",
   answer_threshold: "回答阈值", clarify_threshold: "澄清阈值", cases: "用于拟合的问法数", items: "事项数",
@@ -528,6 +571,7 @@ function showTab(name) {
   document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("on", t.id === "tab-" + name));
   if (name === "review") loadQueue();
   if (name === "aliases") loadAliases();
+  if (name === "safety") loadSafety();
   if (name === "calibration") loadCalibration();
 }
 function refresh() { loadList(); loadQueue(); }
@@ -552,6 +596,7 @@ $("reject").addEventListener("click", () => {
 });
 $("alias-form").addEventListener("submit", addAlias);
 $("alias-filter").addEventListener("input", renderAliases);
+$("safety-form").addEventListener("submit", saveTopic);
 $("test").addEventListener("click", test);
 $("tq").addEventListener("keydown", (e) => { if (e.key === "Enter") test(); });
 $("signout").addEventListener("click", async () => { await call("/api/v1/auth/logout", {method: "POST"}).catch(() => {}); signIn(); });
