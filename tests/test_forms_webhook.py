@@ -236,6 +236,14 @@ def test_complaint_content_is_a_complaint_not_a_question(app_client):
     assert c.slots["complaint_content"].startswith("为什么窗口")
 
 
+def test_a_long_story_with_numbers_is_the_complaint(app_client):
+    c = Citizen(app_client, "t-story-long")
+    c.start("complaint_form", "我想投诉一下", "complain")
+    c.says("办事效率")
+    c.says("在市民中心排了三个小时的队，十几个窗口只开了一个", "ask_service")
+    assert c.slots["complaint_content"] == "在市民中心排了三个小时的队，十几个窗口只开了一个"
+
+
 # ---- entities up front -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("said", ["查一下办件进度 sq20261112008 手机尾号4321", "ＳＱ２０２６１１１２００８ 尾号４３２１",
                                   "帮我查下SQ20261112008的进度，尾号是4321"])

@@ -50,8 +50,9 @@ def _first_message(turn: Turn, kind: str) -> Reply:
 
 
 def _asks_instead(text: str, kind: str) -> bool:
-    """A question with none of a complaint's (or a wish's) words: "护照要多少钱" at the category step."""
-    return is_question(text) and not sounds_like_complaint(text, kind)
+    """A short question with none of a complaint's (or a wish's) words: "护照要多少钱" at the category step
+    (a citizen telling what happened takes more words, even when it ends with "对吗")."""
+    return len(compact(text)) < 20 and is_question(text) and not sounds_like_complaint(text, kind)
 
 
 @action("validate_complaint_form")
