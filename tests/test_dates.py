@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.appointments import date_problem
 from bot.when import cn_number, parse_date, parse_time, spoken, without_when
@@ -94,3 +96,13 @@ def test_date_problems_stay_precise(day, problem):
 
 def test_a_holiday_is_called_a_holiday():
     assert "法定节假日" in date_problem(dt.date(2027, 1, 1), dt.date(2026, 12, 20))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789今明后前昨天大周星期礼拜一二三四五六七八九十两日号月底末下上这本个点时半刻分:：.-/年早晚午 ",
+               max_size=20))
+def test_any_words_give_a_date_a_time_or_none_never_an_error(text):
+    day, asked = parse_date(text, TUESDAY), parse_time(text)
+    assert day is None or isinstance(day, dt.date)
+    assert asked is None or asked.minutes is None or 0 <= asked.minutes < 25 * 60
+    without_when(text)
