@@ -5,7 +5,8 @@ A message is on a topic when, after the normalisation retrieval uses (traditiona
 zero-width) and with the topics' exceptions taken out ("跳楼价", "笑死"), it contains one of the topic's
 keywords (`*` stands for up to four characters: "不想*活" is also "不想再活"), or when its e5 vector is close to
 one of the topic's example phrasings AND closer to it than to anything citizens ordinarily ask (the live
-guides' FAQ phrasings and the shipped off-topic chit-chat). e5 similarities are compressed (almost every
+guides' FAQ phrasings, the shipped off-topic chit-chat, and what citizens say to steer the dialogue: yes, no,
+stop, a human, a form's answers). e5 similarities are compressed (almost every
 Chinese sentence pair scores 0.85–0.95), so the contrast with ordinary questions is what separates
 "我走了家里人就轻松了" from "能让家里人帮我办吗"; the floor and margin were chosen on
 `tests/data/safety_cases.yaml` (tests/test_safety.py prints the figures). A message holding an excepted idiom
@@ -20,12 +21,15 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from bot.actions.answering import HUMAN_BUTTON
 from bot.conversations import Conversations
+from handoff.tickets import END_PHRASES
 from knowledge_base.safety import SafetyPolicy, SafetyTopicDoc
 from knowledge_base.workflow import KnowledgeBase
 from retrieval.encoder import Encoder
@@ -38,6 +42,11 @@ SIMILARITY_MARGIN = 0.0  # … and beat the closest ordinary phrasing by this mu
 MIN_CHARS_FOR_SIMILARITY = 4  # shorter messages ("好的", "张三", "明天") carry too little meaning to compare
 WILDCARD_GAP = 4  # characters a `*` in a keyword stands for
 HANDOFF_REASON = "sensitive"  # the ticket's reason (urgent priority)
+# NLU intents whose examples are how citizens steer the dialogue ("算了", "结束人工", a name, a date): never a
+# topic, however close their words come to one ("结束人工" ~ "想结束自己")
+DIALOGUE_INTENTS = ("greet", "goodbye", "thank", "affirm", "deny", "restart", "request_human", "inform",
+                    "rate_answer", "choose_option")
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")  # [护照](service) → 护照
 
 
 def _basic(text: str) -> str:
@@ -52,6 +61,18 @@ def _compact(text: str) -> str:
 
 def _pattern(keyword: str) -> re.Pattern:
     return re.compile(f".{{0,{WILDCARD_GAP}}}?".join(re.escape(_compact(part)) for part in keyword.split("*")))
+
+
+def dialogue_phrasings(nlu_folder: Path) -> list[str]:
+    """The NLU examples of the dialogue intents (annotations removed) and the phrases that end a human
+    conversation: ordinary messages for the contrast, next to the guides' phrasings."""
+    phrasings = list(END_PHRASES)
+    for path in sorted(nlu_folder.glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if block.get("intent") in DIALOGUE_INTENTS:
+                phrasings += [_ANNOTATION.sub(r"\1", line.strip()[2:]) for line in block["examples"].splitlines()
+                              if line.strip().startswith("- ")]
+    return list(dict.fromkeys(phrasings))
 
 
 @dataclass(frozen=True)
@@ -78,8 +99,9 @@ class _Compiled:
 
 
 class SafetyCheck:
-    def __init__(self, policy: SafetyPolicy, kb: KnowledgeBase, encoder: Encoder, chit_chat: list[str]) -> None:
-        self.policy, self.kb, self.encoder, self.chit_chat = policy, kb, encoder, chit_chat
+    def __init__(self, policy: SafetyPolicy, kb: KnowledgeBase, encoder: Encoder, everyday: list[str]) -> None:
+        """`everyday`: ordinary messages besides the guides' phrasings (chit-chat, dialogue phrasings)."""
+        self.policy, self.kb, self.encoder, self.everyday = policy, kb, encoder, everyday
         self._state = _Compiled()
         self._lock = threading.Lock()
         self._seen = (-1, -1)  # (policy change, any knowledge-base change) the state was built at
@@ -120,7 +142,7 @@ class SafetyCheck:
 
     def _ordinary_phrasings(self) -> list[str]:
         phrasings = [q for g in self.kb.live() for f in g.faqs for q in (f.question, *f.similar_questions)]
-        return list(dict.fromkeys(phrasings + self.chit_chat))
+        return list(dict.fromkeys(phrasings + self.everyday))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Knowledge-base and policy text (not citizens'): cached on disk, so a restart re-reads them."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.applications import Applications
 from bot.appointments import Booking
-from bot.safety import SafetyCheck
+from bot.safety import SafetyCheck, dialogue_phrasings
 from bot.conversations import Conversations
 from core.db import Database
 from core.hub import Hub
@@ -63,7 +63,8 @@ class Services:
     @cached_property
     def safety(self) -> SafetyCheck:
         """Checks every citizen message against the safety policy (before Rasa, in the gateway)."""
-        return SafetyCheck(self.safety_policy, self.kb, self.encoder, load_negatives())
+        return SafetyCheck(self.safety_policy, self.kb, self.encoder,
+                           load_negatives() + dialogue_phrasings(self.settings.root / "training_data" / "nlu"))
 
     @cached_property
     def retrieval_config(self) -> dict:

@@ -24,7 +24,8 @@ CASES = yaml.safe_load((ROOT / "tests" / "data" / "safety_cases.yaml").read_text
 CRISIS = ("self_harm", "emergency")
 FORM_ANSWERS = ("张三", "王小明", "13812345678", "尾号5678", "5678", "明天", "下周三上午10点", "10:30", "下午两点半",
                 "SQ20261112008", "ＳＱ２０２６１１１２００８", "好的", "是的", "确认", "不留", "算了", "取消", "服务态度",
-                "其他", "改成后天", "换个时间", "算了不投诉了")
+                "其他", "改成后天", "换个时间", "算了不投诉了", "算了不取消了，我再想想", "结束人工", "不用人工了", "转人工",
+                "我要投诉", "返回机器人")
 
 
 def ordinary_questions() -> list[str]:
@@ -159,7 +160,7 @@ def test_recognition_on_paraphrases_against_ordinary_questions(services, capsys)
         missed += [(topic, q, v and v.topic.key) for q, v in found if v is None or v.topic.key != topic]
     ordinary = ordinary_questions() + CASES["tricky"]
     flagged = [(q, v.topic.key, v.evidence) for q in ordinary if (v := check(q)) is not None]
-    form_answers = [(q, v.topic.key) for q in FORM_ANSWERS if (v := check(q)) is not None]
+    form_answers = [(q, v.topic.key) for q in FORM_ANSWERS if (v := check(q)) is not None]  # steering the dialogue
     total = sum(len(p) for p in CASES["crisis"].values())
     with capsys.disabled():
         print(f"\nsafety recognition: {total} crisis/sensitive phrasings, recall per topic "
