@@ -61,10 +61,10 @@ class MatchOut(BaseModel):
 class ChatResponse(BaseModel):
     sender_id: str
     messages: list[Message]
-    decision: Literal["answer", "clarify", "handoff", "dialogue", "safety"]
+    decision: Literal["answer", "clarify", "handoff", "dialogue"]
     matches: list[MatchOut]
     mode: Literal["bot", "human"]
-    topic: str | None = None  # the safety topic the message was on (decision "safety")
+    topic: str | None = None  # the safety topic the message was on (then decision handoff or dialogue)
     degraded: bool = False  # the dialogue service was unreachable: the knowledge base answered alone
 
 
@@ -82,7 +82,10 @@ async def chat(req: ChatRequest, request: Request, response: Response) -> dict:
         https = request.url.scheme == "https"
         response.set_cookie(CHAT_COOKIE, secret, path="/api/v1/", httponly=True, secure=https,
                             samesite="none" if https else "strict")
-    return await request.app.state.gateway.handle(req.sender_id, req.message, req.channel)
+    said = await request.app.state.gateway.handle(req.sender_id, req.message, req.channel)
+    if said["decision"] == "safety":  # the contract's decisions; `topic` tells it was the safety policy's answer
+        said = {**said, "decision": "handoff" if said["mode"] == "human" else "dialogue"}
+    return said
 
 
 def _owner(request: Request | WebSocket, sender_id: str) -> str | None:

@@ -111,7 +111,7 @@ def test_editors_read_and_change_topics_every_change_audited_and_live_at_once(ap
            "lines": [{"name": "燃气抢修", "number": "96777"}], "related": [{"code": "GY-02", "when": ["燃气"]}]}
     assert app.put("/api/v1/kb/safety-topics/gas_smell", json=new, headers=auth("editor")).status_code == 200
     reply = chat(app, "safety-live-2", "家里有股怪味像是燃气漏了")
-    assert (reply["decision"], reply["topic"]) == ("safety", "gas_smell") and "96777" in texts(reply)
+    assert (reply["decision"], reply["topic"]) == ("dialogue", "gas_smell") and "96777" in texts(reply)
     assert reply["messages"][-1]["buttons"][0]["title"] == "居民燃气开户与过户"
 
     audit = app.get("/api/v1/kb/audit", params={"code": SAFETY_LOG_CODE}, headers=auth("editor")).json()
@@ -189,7 +189,7 @@ def test_recognition_normalises_like_retrieval_and_names_the_services_the_messag
 # ---- the one message path ---------------------------------------------------------------------------
 def test_a_crisis_message_gets_empathy_the_lines_and_a_human_at_once(app):
     reply = chat(app, "safety-1", "活着没意思，失业了房租也交不起")
-    assert (reply["decision"], reply["topic"], reply["mode"]) == ("safety", "self_harm", "human")
+    assert (reply["decision"], reply["topic"], reply["mode"]) == ("handoff", "self_harm", "human")
     first, waiting, services = reply["messages"][0]["text"], reply["messages"][1]["text"], reply["messages"][2]
     assert first.startswith("听到您这么说，我很担心您") and "12356" in first and "110" in first and "120" in first
     assert "工单号" in waiting
@@ -207,7 +207,7 @@ def test_a_crisis_message_gets_empathy_the_lines_and_a_human_at_once(app):
 
 def test_corruption_goes_to_the_discipline_channel_not_the_complaint_form(app):
     reply = chat(app, "safety-2", "窗口的人说不送礼就不给办")
-    assert (reply["decision"], reply["topic"], reply["mode"]) == ("safety", "corruption", "bot")
+    assert (reply["decision"], reply["topic"], reply["mode"]) == ("dialogue", "corruption", "bot")
     assert "12388" in texts(reply) and "www.ccdi.gov.cn" in texts(reply)
     assert reply["messages"][0]["buttons"] == [{"title": "转人工服务", "payload": "/request_human"}]
     assert tickets(app, "safety-2") == []  # no complaint ticket
@@ -218,7 +218,7 @@ def test_in_human_mode_a_crisis_message_makes_the_ticket_urgent_and_tells_the_ag
     opened = services.conversations.hand_off("safety-3", "asked")
     assert opened.ticket.priority == "normal"
     reply = chat(app, "safety-3", "我想自杀")
-    assert (reply["decision"], reply["topic"], reply["mode"]) == ("safety", "self_harm", "human")
+    assert (reply["decision"], reply["topic"], reply["mode"]) == ("handoff", "self_harm", "human")
     assert "12356" in texts(reply) and len(tickets(app, "safety-3")) == 1
     with services.db.session() as s:
         ticket = s.get(Ticket, opened.ticket.id)
@@ -230,7 +230,7 @@ def test_in_human_mode_a_crisis_message_makes_the_ticket_urgent_and_tells_the_ag
 
 def test_ordinary_messages_still_go_to_the_bot(app):
     reply = chat(app, "safety-4", "死亡证明怎么开")
-    assert reply["decision"] != "safety" and reply["mode"] == "bot" and tickets(app, "safety-4") == []
+    assert "topic" not in reply and reply["mode"] == "bot" and tickets(app, "safety-4") == []
 
 
 # ---- the NLU's defence in depth ------------------------------------------------------------------------
@@ -249,9 +249,9 @@ def test_action_safety_answers_by_the_same_policy_over_the_webhook(app):
 def test_a_crisis_message_in_the_middle_of_a_booking_form(shared_stack):
     sender = "safety-stack-1"
     started = shared_stack.chat(sender, "我想预约办护照")
-    assert started["decision"] != "safety"
+    assert "topic" not in started
     reply = shared_stack.chat(sender, "我不想活了")
-    assert (reply["decision"], reply["topic"], reply["mode"]) == ("safety", "self_harm", "human"), reply
+    assert (reply["decision"], reply["topic"], reply["mode"]) == ("handoff", "self_harm", "human"), reply
     assert "12356" in texts(reply) and "工单号" in texts(reply)
     settings = shared_stack.settings
     tracker = httpx.get(f"{settings.rasa_url}/conversations/{sender}/tracker",
