@@ -162,6 +162,15 @@ def test_a_question_inside_the_booking_is_answered_and_the_step_asked_again(app_
     assert "已取消" not in money.text and "已停止" not in money.text and c.form == "appointment_form"
 
 
+def test_a_vague_service_is_offered_and_one_can_be_typed_instead_of_clicked(app_client):
+    c = Citizen(app_client, "t-vague")
+    offered = c.start("appointment_form", "我想预约办身份证", "book_appointment")
+    assert c.slots.get("appt_service") is None and len(offered.buttons) >= 2 and "哪一项" in offered.text
+    second = c.slots["offered_services"][1]
+    c.says("第二个")
+    assert c.slots["appt_service"] == second and c.slots["requested_slot"] == "appt_date"
+
+
 def test_the_name_step_refuses_sentences_and_takes_a_name_with_a_phone(app_client):
     c = _to_name_step(app_client, "t-name", _workday(2))
     assert "不像姓名" in c.says("我是来办护照的").text and c.slots["appt_name"] is None

@@ -24,6 +24,7 @@ _SERVICE_CHANGE = re.compile(r"事项|业务|办的事|办别的|办其他")
 _NAME_CHANGE = re.compile(r"名字|姓名|名")
 _PHONE_CHANGE = re.compile(r"手机|电话|号码")
 _MOBILE_IN_TEXT = re.compile(r"1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}")
+_ORDINAL = re.compile(r"第?([1-9一二三四五六七八九])(?:个|项|条)?")
 HINTS = {
     "appt_service": "请告诉我要预约办理的事项，例如“护照”“社保卡补办”；不约了请说“算了”。",
     "appt_date": "没有听明白是哪一天，请说具体日期，例如“明天”“下周二”“12月3日”；不约了请说“算了”。",
@@ -42,10 +43,21 @@ def _mention(text: str) -> str:
     return words if len(service_mention(words)) >= 2 else ""
 
 
+def _picked(tracker: Tracker, svc: Any, text: str) -> str | None:
+    """One of the items just offered, typed instead of clicked: "第二个", or words of its title ("普通护照")."""
+    offered = tracker.slot("offered_services") or []
+    t = compact(text)
+    if m := _ORDINAL.fullmatch(t):
+        index = "123456789".find(m.group(1)) if m.group(1).isdigit() else "一二三四五六七八九".find(m.group(1))
+        return offered[index] if index < len(offered) else None
+    titled = [code for code in offered if len(t) >= 2 and (guide := svc.kb.live_guide(code)) and t in guide.title]
+    return titled[0] if len(titled) == 1 else None
+
+
 def _resolve_service(turn: Turn, svc: Any, text: str, asked: bool) -> str | None:
     """The service a message names (a button's code, or a mention found by retrieval); a vague one is offered
     as buttons; an unknown one, when the service was `asked` for, is said to be unknown."""
-    code = turn.tracker.entity("service_code")
+    code = turn.tracker.entity("service_code") or _picked(turn.tracker, svc, text)
     if code:
         return code
     words = _mention(text)
@@ -55,6 +67,7 @@ def _resolve_service(turn: Turn, svc: Any, text: str, asked: bool) -> str | None
     if result.decision == "answer":
         return result.offered[0].code
     if result.decision == "clarify":
+        turn.set("offered_services", [m.code for m in result.offered])
         turn.say("您要预约的是哪一项？", [{"title": m.title, "payload": f'/choose_option{{"service_code":"{m.code}"}}'}
                                    for m in result.offered])
     elif asked:
@@ -67,7 +80,7 @@ def _take_service(turn: Turn, svc: Any, code: str) -> None:
     if guide is None:
         turn.say("这个事项暂时不能预约，请换一个事项。").set("appt_service", None)
         return
-    turn.say(f"好的，为您预约“{guide.title}”。").set("appt_service", code)
+    turn.say(f"好的，为您预约“{guide.title}”。").set("appt_service", code).set("offered_services", [])
     slot, day = turn.value("appt_slot"), day_of(turn.value("appt_date"))
     if slot and day and slot not in [s for s, _ in svc.booking.free_slots(code, day)]:
         turn.set("appt_slot", None)
