@@ -92,7 +92,8 @@ class Reply:
         text = " ⏎ ".join(t.replace("\n", " ⏎ ") for t in self.texts if t)
         if self.buttons:
             text += " [" + " | ".join(b.get("title", "") for b in self.buttons) + "]"
-        text = f"({self.body.get('decision')}, {self.body.get('mode')}) {text}"
+        topic = f", topic {self.body['topic']}" if self.body.get("topic") else ""
+        text = f"({self.body.get('decision')}, {self.body.get('mode')}{topic}) {text}"
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

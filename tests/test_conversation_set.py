@@ -125,7 +125,7 @@ FEE_ANSWER = {"decision": "answer", "mode": "bot", "matches": [{"code": "GA-CR-0
 READ_BACK = {"decision": "dialogue", "mode": "bot", "matches": [],
              "messages": [{"text": "请核对预约信息：\n事项：普通护照申领\n时段：10:00-11:00\n姓名：王小明\n手机：138****5678\n"
                                    "确认无误请点“确认预约”。", "buttons": [{"title": "确认预约", "payload": "确认"}]}]}
-CRISIS_REPLY = {"decision": "safety", "mode": "human", "matches": [],
+CRISIS_REPLY = {"decision": "handoff", "topic": "self_harm", "mode": "human", "matches": [],  # the public contract
                 "messages": [{"text": "听到你这么说，我很担心你。心理援助热线12356，有危险请拨110或120。",
                               "buttons": [{"title": "失业保险金申领", "payload": '/choose_option{"service_code":"RS-03"}'}]}]}
 TITLES = {"GA-CR-01": "普通护照申领", "RS-03": "失业保险金申领", "ZJ-01": "公共租赁住房申请"}
@@ -164,6 +164,7 @@ def test_checks_pass_on_the_right_reply():
     ({"no_form": True}, READ_BACK, "no_form"),
     ({"no_form": True}, {**FEE_ANSWER, "messages": [{"text": "请问想预约哪一天？"}]}, "no_form"),
     ({"lines": ["12356", "12338"]}, CRISIS_REPLY, "lines"),
+    ({"decision": "handoff"}, CRISIS_REPLY, "decision"),  # a safety answer is told by its topic
     ({"offers": ["RS-03", "ZJ-01"]}, CRISIS_REPLY, "offers"),
     ({"buttons_any": ["公租房"]}, CRISIS_REPLY, "buttons_any"),
 ])
