@@ -84,61 +84,75 @@ class Verdict:
     related: tuple[tuple[str, str], ...] = ()  # (code, title)
 
 
-@dataclass
-class _Compiled:
-    """The policy as matched: enabled topics by priority, keyword patterns, example and ordinary vectors."""
+@dataclass(frozen=True)
+class _Words:
+    """The policy's enabled topics by priority with their keyword patterns, and every topic's exceptions."""
 
-    topics: list[SafetyTopicDoc] = field(default_factory=list)
+    topics: tuple[SafetyTopicDoc, ...] = ()
     patterns: dict[str, list[tuple[str, re.Pattern]]] = field(default_factory=dict)  # keyword, its pattern
     exceptions: tuple[str, ...] = ()
-    examples: np.ndarray | None = None  # one row per example phrasing
-    example_owner: list[str] = field(default_factory=list)  # the topic key of each row
-    example_text: list[str] = field(default_factory=list)
-    ordinary: np.ndarray | None = None
-    ordinary_text: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Vectors:
+    """The examples' vectors (with their topic) and the ordinary phrasings' vectors they are contrasted with."""
+
+    examples: np.ndarray
+    example_owner: tuple[str, ...]
+    example_text: tuple[str, ...]
+    ordinary: np.ndarray
+    seen: tuple[int, dict[str, int]]  # the policy change and the live guide versions they were built from
 
 
 class SafetyCheck:
+    """Keywords follow the policy from the next message on (reading it is cheap); the vectors are rebuilt in
+    the background when the policy or the published guides change, and the previous ones serve meanwhile.
+    On an instance's very first start, until its phrasings are encoded (once: they are cached on disk),
+    only keywords judge — the NLU's `sensitive_topic` is the second line then."""
+
     def __init__(self, policy: SafetyPolicy, kb: KnowledgeBase, encoder: Encoder, everyday: list[str]) -> None:
         """`everyday`: ordinary messages besides the guides' phrasings (chit-chat, dialogue phrasings)."""
         self.policy, self.kb, self.encoder, self.everyday = policy, kb, encoder, everyday
-        self._state = _Compiled()
-        self._lock = threading.Lock()
-        self._seen = (-1, -1)  # (policy change, any knowledge-base change) the state was built at
-        self._live: dict[str, int] | None = None  # live guide versions the ordinary vectors were built from
+        self._words, self._words_seen = _Words(), -1
+        self._vectors: _Vectors | None = None
+        self._kb_seen = -1  # the knowledge base's (audit log's) last change when the vectors were checked
+        self._building = threading.Lock()
 
     # ---- keeping up with the policy and the guides -------------------------------------------------
-    def refresh(self) -> None:
-        """Rebuild what changed since the last message (one indexed query when nothing did)."""
+    def _keep_up(self) -> None:
+        """Per message: one indexed query when nothing changed."""
         kb_change = self.kb.last_change()
-        if kb_change == self._seen[1]:
+        if kb_change == self._kb_seen:
             return
-        with self._lock:
-            kb_change = self.kb.last_change()
-            if kb_change == self._seen[1]:
-                return
-            policy_change = self.policy.last_change()
-            state = self._state
-            if policy_change != self._seen[0]:
-                state = self._compile_policy()
-            live = self.kb.live_versions()
-            if live != self._live or state.ordinary is None:
-                state.ordinary_text = self._ordinary_phrasings()
-                state.ordinary = self._encode(state.ordinary_text)
-                self._live = live
-            self._state, self._seen = state, (policy_change, kb_change)
-            log.info("safety policy in use: %d topics, %d examples, %d ordinary phrasings",
-                     len(state.topics), len(state.example_text), len(state.ordinary_text))
+        policy_change = self.policy.last_change()
+        if policy_change != self._words_seen:
+            self._words, self._words_seen = self._compile_words(), policy_change
+        if not self._building.locked():
+            threading.Thread(target=self.refresh, name="safety-vectors", daemon=True).start()
 
-    def _compile_policy(self) -> _Compiled:
-        topics = [t for t in self.policy.topics() if t.enabled]
-        examples = [(t.key, e) for t in topics for e in t.examples]
-        return _Compiled(topics=topics, patterns={t.key: [(k, _pattern(k)) for k in t.keywords] for t in topics},
-                         exceptions=tuple(sorted({_compact(e) for t in topics for e in t.exceptions}, key=len,
-                                                 reverse=True)),
-                         examples=self._encode([e for _, e in examples]), example_owner=[k for k, _ in examples],
-                         example_text=[e for _, e in examples], ordinary=self._state.ordinary,
-                         ordinary_text=self._state.ordinary_text)
+    def refresh(self) -> None:
+        """Bring keywords and vectors up to date now (the app's warm-up at start, and the background
+        rebuilds); encodes only what changed."""
+        with self._building:
+            kb_change, policy_change = self.kb.last_change(), self.policy.last_change()
+            if policy_change != self._words_seen:
+                self._words, self._words_seen = self._compile_words(), policy_change
+            live = self.kb.live_versions()
+            old = self._vectors
+            if old is None or old.seen != (policy_change, live):
+                examples = [(t.key, e) for t in self._words.topics for e in t.examples]
+                ordinary = (old.ordinary if old is not None and old.seen[1] == live
+                            else self._encode(self._ordinary_phrasings()))
+                self._vectors = _Vectors(self._encode([e for _, e in examples]), tuple(k for k, _ in examples),
+                                         tuple(e for _, e in examples), ordinary, (policy_change, live))
+                log.info("safety policy in use: %d topics, %d examples, %d ordinary phrasings",
+                         len(self._words.topics), len(examples), len(ordinary))
+            self._kb_seen = kb_change
+
+    def _compile_words(self) -> _Words:
+        topics = tuple(t for t in self.policy.topics() if t.enabled)
+        return _Words(topics, {t.key: [(k, _pattern(k)) for k in t.keywords] for t in topics},
+                      tuple(sorted({_compact(e) for t in topics for e in t.exceptions}, key=len, reverse=True)))
 
     def _ordinary_phrasings(self) -> list[str]:
         phrasings = [q for g in self.kb.live() for f in g.faqs for q in (f.question, *f.similar_questions)]
@@ -163,33 +177,37 @@ class SafetyCheck:
     def _judge(self, text: str, decided_elsewhere: bool) -> Verdict | None:
         if text.startswith("/"):  # a button's payload, not the citizen's words
             return None
-        self.refresh()
-        state = self._state
+        self._keep_up()
+        words, vectors = self._words, self._vectors
         said = _basic(text)
         basic = said
-        for phrase in state.exceptions:
+        for phrase in words.exceptions:
             basic = basic.replace(phrase, " ")
         compact = basic.replace(" ", "")
-        for topic in state.topics:  # highest priority first
-            hit = next((keyword for keyword, p in state.patterns[topic.key] if p.search(compact)), None)
+        for topic in words.topics:  # highest priority first
+            hit = next((keyword for keyword, p in words.patterns[topic.key] if p.search(compact)), None)
             if hit is not None:
                 return self._verdict(topic, f"关键词“{hit}”", compact)
-        if state.examples is None or not len(state.example_text):
+        if vectors is None or not vectors.example_text:
             return None
         # an idiom the policy excepts ("笑死", "气死") shows death words used lightly: only keywords judge it
         if not decided_elsewhere and (basic != said
                                       or len(re.findall(r"[\u4e00-\u9fff]", compact)) < MIN_CHARS_FOR_SIMILARITY):
             return None
         vector = self.encoder.encode_queries([basic.strip() or text])[0]
-        similar = state.examples @ vector
-        best = int(np.argmax(similar))
-        ordinary = float(np.max(state.ordinary @ vector)) if state.ordinary is not None and len(state.ordinary) else 0.0
+        similar = vectors.examples @ vector
+        ordinary = float(np.max(vectors.ordinary @ vector)) if len(vectors.ordinary) else 0.0
+        enabled = {t.key: t for t in words.topics}
+        for best in np.argsort(-similar):  # the closest example of a topic still enabled
+            topic = enabled.get(vectors.example_owner[best])
+            if topic is not None:
+                break
+        else:
+            return None
         score = float(similar[best])
         if not decided_elsewhere and (score < SIMILARITY_FLOOR or score - ordinary < SIMILARITY_MARGIN):
             return None
-        owner = state.example_owner[best]
-        topic = next(t for t in state.topics if t.key == owner)
-        return self._verdict(topic, f"与“{state.example_text[best]}”相似（{score:.3f}，普通问题 {ordinary:.3f}）",
+        return self._verdict(topic, f"与“{vectors.example_text[best]}”相似（{score:.3f}，普通问题 {ordinary:.3f}）",
                              compact)
 
     def _verdict(self, topic: SafetyTopicDoc, evidence: str, compact: str) -> Verdict:

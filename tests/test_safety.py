@@ -47,6 +47,7 @@ def app(tmp_path_factory, encoder):
     for role in ("editor", "agent"):
         add_user(services.db, f"test-{role}", role, token=f"{role}-token")
     with TestClient(create_app(services.settings, services)) as client:
+        services.safety.refresh()  # the start's warm-up done: the vectors judge from the first message
         yield client
 
 
@@ -152,6 +153,7 @@ def test_a_topic_offering_a_service_the_knowledge_base_lacks_is_refused(app):
 
 # ---- recognition ------------------------------------------------------------------------------------
 def test_recognition_on_paraphrases_against_ordinary_questions(services, capsys):
+    services.safety.refresh()
     check = services.safety.check
     per_topic, missed = {}, []
     for topic, phrasings in CASES["crisis"].items():
@@ -177,7 +179,7 @@ def test_recognition_on_paraphrases_against_ordinary_questions(services, capsys)
 
 
 def test_recognition_normalises_like_retrieval_and_names_the_services_the_message_mentions(services):
-    check = services.safety.check
+    check = services.safety.check  # keywords judge at once, before the vectors are built
     for spelling in ("我想自殺", "我不想\u200b活了", "我不想活了！！！", "ＷＯ不想活了", "活著真沒意思"):
         assert check(spelling).topic.key == "self_harm", spelling
     verdict = check("活着没意思，失业了房租也交不起")
