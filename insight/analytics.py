@@ -2,7 +2,8 @@
 
 Definitions (the tests count the same things independently):
 - questions: citizen messages; replies: bot messages, each with its decision
-  (answer | clarify | handoff = the knowledge base had no answer | dialogue = small talk, forms);
+  (answer | clarify | handoff = the knowledge base had no answer | dialogue = small talk, forms |
+  safety = the safety policy answered: self-harm, emergencies, … — turns whose intent is `safety:<topic>`);
 - answer / clarify / unanswered rates: shares of the replies to service questions (the first three decisions);
 - hand-off rate: share of all replies that transferred the citizen to a human agent;
 - satisfaction: satisfied / rated answers; latency: exact p50 and p95 (nearest rank) of the bot replies;
@@ -23,7 +24,7 @@ from insight.models import MONTHLY, DailyCount, LatencyDaily, QuestionDaily, Que
 from knowledge_base.workflow import KnowledgeBase
 
 SERVICE_DECISIONS = ("answer", "clarify", "handoff")
-DECISIONS = (*SERVICE_DECISIONS, "dialogue")
+DECISIONS = (*SERVICE_DECISIONS, "dialogue", "safety")
 RATINGS = ("satisfied", "unsatisfied")
 MAX_DAYS = 400
 UNKNOWN = "（未知）"

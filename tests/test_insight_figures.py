@@ -70,7 +70,7 @@ def expected(records: list[dict], first: dt.date, last: dt.date) -> dict:
         "by_day": [{"day": d.isoformat(), "questions": by_day[d]} for d in days],
         "by_hour": [by_hour[h] for h in range(24)],
         "by_channel": dict(Counter(r["channel"] for r in asked)),
-        "decisions": {d: decisions[d] for d in ("answer", "clarify", "handoff", "dialogue")},
+        "decisions": {d: decisions[d] for d in ("answer", "clarify", "handoff", "dialogue", "safety")},
         "handoffs": handoffs,
         "rates": {"answer": round(decisions["answer"] / service, 4),
                   "clarify": round(decisions["clarify"] / service, 4),

@@ -230,6 +230,19 @@ def test_in_human_mode_a_crisis_message_makes_the_ticket_urgent_and_tells_the_ag
     assert any(m.author == "note" and "自杀与轻生风险" in m.text for m in said)
 
 
+def test_the_dashboard_counts_the_safety_answers(app):
+    from insight.analytics import Period
+    from insight.rollup import catch_up
+
+    services = app.app.state.services
+    chat(app, "safety-7", "我老公经常打我")
+    catch_up(services.db, settle_seconds=0)
+    with services.db.session() as s:
+        logged = s.scalars(select(Turn.intent).where(Turn.decision == "safety")).all()
+    assert services.insight.overview(Period.last_days(1))["decisions"]["safety"] == len(logged) >= 1
+    assert "safety:domestic_violence" in logged
+
+
 def test_ordinary_messages_still_go_to_the_bot(app):
     reply = chat(app, "safety-4", "死亡证明怎么开")
     assert "topic" not in reply and reply["mode"] == "bot" and tickets(app, "safety-4") == []

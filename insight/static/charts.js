@@ -2,7 +2,7 @@
 "use strict";
 
 const GovbotCharts = (() => {
-  const DECISION_NAMES = {answer: "直接回答", clarify: "澄清追问", handoff: "未能回答", dialogue: "对话/表单"};
+  const DECISION_NAMES = {answer: "直接回答", clarify: "澄清追问", handoff: "未能回答", dialogue: "对话/表单", safety: "安全话题"};
   const CHANNEL_NAMES = {web: "网页", wechat_official: "公众号", wechat_miniprogram: "小程序", rest: "接口"};
   const COLORS = ["#2f6fde", "#f0a030", "#d9534f", "#5cb85c", "#8e6cc9", "#20a4b8", "#c9a227", "#7f8c8d"];
   const charts = [];
