@@ -178,6 +178,19 @@ def test_recognition_on_paraphrases_against_ordinary_questions(services, capsys)
     assert not form_answers, form_answers
 
 
+def test_the_evaluation_phrasings_are_not_taught(services):
+    """Neither the policy's example phrasings nor the NLU's sensitive_topic examples copy a phrasing of the
+    evaluation set (after normalisation), so the figures above measure paraphrases. (A keyword may be a whole
+    short message: "救命".)"""
+    from bot.safety import _compact
+
+    nlu = yaml.safe_load((ROOT / "training_data" / "nlu" / "safety.yml").read_text(encoding="utf-8"))["nlu"][0]
+    taught = {_compact(line.strip()[2:]) for line in nlu["examples"].splitlines() if line.strip().startswith("- ")}
+    taught |= {_compact(p) for t in load_sample_policy() for p in t.examples}
+    asked = {_compact(q) for phrasings in CASES["crisis"].values() for q in phrasings}
+    assert not asked & taught, asked & taught
+
+
 def test_recognition_normalises_like_retrieval_and_names_the_services_the_message_mentions(services):
     check = services.safety.check  # keywords judge at once, before the vectors are built
     for spelling in ("我想自殺", "我不想\u200b活了", "我不想活了！！！", "ＷＯ不想活了", "活著真沒意思"):
