@@ -252,6 +252,6 @@ def respond(verdict: Verdict, conversations: Conversations, sender_id: str, mode
     else:
         messages[0]["buttons"] = [HUMAN_BUTTON]
     if verdict.related:
-        messages.append({"text": "您提到的困难，下面这些事项也许帮得上，点开可以看怎么办理：",
+        messages.append({"text": "您提到的事，下面这些事项也许帮得上，点开可以看怎么办理：",
                          "buttons": _service_buttons(verdict.related)})
     return SafetyReply(messages, meta)
