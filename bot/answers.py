@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.attributes import ATTRIBUTE_NAMES, detect_attribute, service_mention  # noqa: F401  (re-exported)
+from bot.attributes import ATTRIBUTE_NAMES, detect_attribute, service_mention  # noqa: F401  (the forms and the
+# conversation eval import ATTRIBUTE_NAMES and service_mention from here)
 from knowledge_base.schema import Faq, GuideData
 
 SUMMARY_MATERIALS = 3  # materials named in a summary before "等N项"
@@ -83,7 +84,7 @@ def faq_text(faq: Faq) -> str:
     return f"关于“{faq.question}”：\n{faq.answer}"
 
 
-def missing_text(g: GuideData, attribute: str) -> Answer:
+def missing_answer(g: GuideData, attribute: str) -> Answer:
     """The guide does not say: said plainly, with what it does have as buttons (one click answers)."""
     ask = f"可以拨打{g.phone}问清楚，" if g.phone else ""
     text = f"《{g.title}》指南里没有写明{ATTRIBUTE_NAMES[attribute]}，{ask}也可以看看指南里写了的内容："
@@ -110,7 +111,7 @@ def compose(g: GuideData, attribute: str | None, question: str, faq: Faq | None,
     elif faq:
         body = f"【{g.title}】\n{faq_text(faq)}"
     elif attribute:
-        missing = missing_text(g, attribute)
+        missing = missing_answer(g, attribute)
         body, buttons = f"【{g.title}】\n{missing.text}", missing.buttons
     else:
         body = f"【{g.title}】\n{summary_text(g)}"

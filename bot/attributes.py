@@ -4,7 +4,8 @@ Citizens ask for one thing at a time in everyday words ("要钱不", "能领几�
 and neighbouring attributes share words: 多少钱 is the application fee in "护照要多少钱" but the benefit in
 "失业金一个月能领多少钱"; 多久 is the time limit, 几点 the office hours. So every cue is a phrase tied to one
 attribute, the text is read leftmost-longest (the longest cue at each position, without overlaps), and the
-longest cue found decides, ties going to the more specific attribute (PRIORITY). Weak cues ("能办吗",
+attribute whose cues cover most of the text decides ("医疗费用零星报销要带哪些材料": 要带 + 材料 outweigh the
+费用 in the service's name), ties going to the more specific attribute (PRIORITY). Weak cues ("能办吗",
 "外地") only decide, by PRIORITY alone, when no strong cue is present, and a "how do I…" question ("怎么办",
 "咋个换") outranks them: it asks for the guide's summary.
 
@@ -26,10 +27,10 @@ STRONG_CUES = {
                "领多久 发多久 领多长时间 发几个月 领几年 待遇是多少 待遇多少 什么待遇 啥待遇 哪些待遇 待遇有哪些 补贴标准 津贴标准 补助标准 发放标准 救助标准 奖励标准 "
                "每月多少 每个月多少 一个月多少 一月多少 一個月多少 月发多少 一个月给多少 一个月能领 每月能领 "
                "能报多少 报多少 报销多少 报销比例 能补多少 减免多少 减多少 能贷多少 贷多少 贷款额度 能取多少 "
-               "取多少 提取额度 可以取多少 奖励多少 奖多少 有多少钱 能领好多 领好多 发好多 能减免 可以减免 减免吗 "
+               "取多少 提多少 能提多少 提取额度 可以取多少 奖励多少 奖多少 有多少钱 能领好多 领好多 发好多 能减免 可以减免 减免吗 "
                "能不能减免 有补贴吗 有没有补贴 有补助吗 有没有补助 有啥补贴 有什么补贴",
     "fee": "多少钱 收费 收不收 费用 要钱 花钱 收钱 要不要钱 免费 工本费 手续费 价格 交钱 缴钱 几块钱 交费 "
-           "缴费 贵不贵 花多少 要交多少 多少前 给钱 好多钱 几多钱 要花 掏钱 出钱 付钱 邮费",
+           "缴费 贵不贵 花多少 要交多少 多少前 要前 收前 花前 给钱 好多钱 几多钱 要花 掏钱 出钱 付钱 邮费",
     "time_limit": "多久 几天 多长时间 多少天 好多天 时限 什么时候能 啥时候能 啥时候好 什么时候好 几时能 几时好 "
                   "几时 加急 要等 拿到手 到手 拿得到 出证 出结果 几个工作日 当天 马上能 多会儿 好久 多快 "
                   "到账 到帐 批下来 寄到 能拿到 多少个工作日 审核要",
@@ -82,9 +83,12 @@ def _found(text: str) -> list[tuple[str, str]]:
 def detect_attribute(text: str) -> str | None:
     """The attribute the question asks for; None for a general question (or a "how do I…" one)."""
     found = _found(text)
-    strong = [(c, a) for c, a in found if _STRONG.get(c) == a]
-    if strong:
-        return max(strong, key=lambda ca: (len(ca[0]), -PRIORITY.index(ca[1])))[1]
+    weight: dict[str, int] = {}
+    for cue, attribute in found:
+        if _STRONG.get(cue) == attribute:
+            weight[attribute] = weight.get(attribute, 0) + len(cue)
+    if weight:
+        return max(weight, key=lambda a: (weight[a], -PRIORITY.index(a)))
     if not found or asks_how_to(text):
         return None
     return min((a for _, a in found), key=PRIORITY.index)
@@ -94,9 +98,12 @@ def asks_how_to(text: str) -> bool:
     return bool(_HOW_TO.search(Normalizer.basic(text)))
 
 
+def without_cues(text: str) -> str:
+    """The question without its attribute and "how do I…" words ("护照办下来要多久" → "护照办下来要")."""
+    return _HOW_TO.sub(" ", _CUE_PATTERN.sub(" ", Normalizer.basic(text))).strip()
+
+
 def service_mention(text: str) -> str:
     """What is left of a question once attribute cues and filler words are removed ("" for 那要多少钱,
     "公积金" for 刚才说的那个公积金，去哪儿办)."""
-    text = Normalizer.basic(text)
-    text = _HOW_TO.sub(" ", _CUE_PATTERN.sub(" ", text))
-    return _FILLER.sub("", text)
+    return _FILLER.sub("", without_cues(text))
