@@ -25,7 +25,7 @@ def test_nlu_cross_validation_macro_f1(tmp_path):
     report = json.loads((out / "intent_report.json").read_text())
     macro_f1 = report["macro avg"]["f1-score"]
     print(f"NLU intent macro-F1 (3-fold CV): {macro_f1:.3f}")
-    assert macro_f1 >= 0.90  # the bar; measured 0.934 (see README)
+    assert macro_f1 >= 0.90  # the bar; measured 0.917 with sensitive_topic (see README)
 
 
 def test_core_test_stories_all_pass(tmp_path):
