@@ -39,6 +39,8 @@ log = logging.getLogger("govbot.safety")
 
 SIMILARITY_FLOOR = 0.88  # the closest example must score at least this …
 SIMILARITY_MARGIN = 0.0  # … and beat the closest ordinary phrasing by this much
+# when Rasa's NLU already says `sensitive_topic`, the policy may agree from this much below the floor and margin
+NLU_SLACK = (0.02, 0.01)
 MIN_CHARS_FOR_SIMILARITY = 4  # shorter messages ("好的", "张三", "明天") carry too little meaning to compare
 WILDCARD_GAP = 4  # characters a `*` in a keyword stands for
 HANDOFF_REASON = "sensitive"  # the ticket's reason (urgent priority)
@@ -167,14 +169,15 @@ class SafetyCheck:
     # ---- checking a message -----------------------------------------------------------------------
     def check(self, text: str) -> Verdict | None:
         """The topic this message is on, or None."""
-        return self._judge(text, decided_elsewhere=False)
+        return self._judge(text)
 
-    def closest(self, text: str) -> Verdict | None:
-        """The topic this message is most likely on, even below the thresholds: for a message Rasa's NLU
-        already judged sensitive (`action_safety`). None when the policy has no topic at all."""
-        return self._judge(text, decided_elsewhere=True)
+    def second_opinion(self, text: str) -> Verdict | None:
+        """For a message Rasa's NLU judged `sensitive_topic` (`action_safety`): the topic, with the vectors'
+        bars lowered by NLU_SLACK (two signals agree), also for short messages; None when the policy does not
+        see it at all (the NLU's slip: the message is then answered as a question)."""
+        return self._judge(text, slack=NLU_SLACK)
 
-    def _judge(self, text: str, decided_elsewhere: bool) -> Verdict | None:
+    def _judge(self, text: str, slack: tuple[float, float] = (0.0, 0.0)) -> Verdict | None:
         if text.startswith("/"):  # a button's payload, not the citizen's words
             return None
         self._keep_up()
@@ -191,8 +194,7 @@ class SafetyCheck:
         if vectors is None or not vectors.example_text:
             return None
         # an idiom the policy excepts ("笑死", "气死") shows death words used lightly: only keywords judge it
-        if not decided_elsewhere and (basic != said
-                                      or len(re.findall(r"[\u4e00-\u9fff]", compact)) < MIN_CHARS_FOR_SIMILARITY):
+        if basic != said or (not any(slack) and len(re.findall(r"[\u4e00-\u9fff]", compact)) < MIN_CHARS_FOR_SIMILARITY):
             return None
         vector = self.encoder.encode_queries([basic.strip() or text])[0]
         similar = vectors.examples @ vector
@@ -205,7 +207,7 @@ class SafetyCheck:
         else:
             return None
         score = float(similar[best])
-        if not decided_elsewhere and (score < SIMILARITY_FLOOR or score - ordinary < SIMILARITY_MARGIN):
+        if score < SIMILARITY_FLOOR - slack[0] or score - ordinary < SIMILARITY_MARGIN - slack[1]:
             return None
         return self._verdict(topic, f"与“{vectors.example_text[best]}”相似（{score:.3f}，普通问题 {ordinary:.3f}）",
                              compact)

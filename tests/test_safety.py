@@ -263,12 +263,17 @@ def test_ordinary_messages_still_go_to_the_bot(app):
 
 # ---- the NLU's defence in depth ------------------------------------------------------------------------
 def test_action_safety_answers_by_the_same_policy_over_the_webhook(app):
+    services = app.app.state.services
     crisis = call(app, "action_safety", "我想从楼上跳下去", "sensitive_topic", sender="safety-5")
     assert meta(crisis)["topic"] == "self_harm" and meta(crisis)["mode"] == "human"
-    assert "12356" in crisis["responses"][0]["text"] and app.app.state.services.conversations.mode("safety-5") == "human"
-    # the NLU judged it sensitive while the policy alone would not: the closest topic answers
-    only_nlu = call(app, "action_safety", "最近老是胸口发紧心慌", "sensitive_topic", sender="safety-6")
-    assert meta(only_nlu)["decision"] == "safety" and meta(only_nlu)["topic"]
+    assert "12356" in crisis["responses"][0]["text"] and services.conversations.mode("safety-5") == "human"
+    # below the policy's own bars, but the NLU says so too: two signals agree
+    assert services.safety.check("最近压力好大睡不着") is None
+    both = call(app, "action_safety", "最近压力好大睡不着", "sensitive_topic", sender="safety-6")
+    assert meta(both)["decision"] == "safety" and meta(both)["topic"] == "medical"
+    # the NLU slipped on an ordinary question: it is answered as one
+    slip = call(app, "action_safety", "想用公积金贷款买房", "sensitive_topic", sender="safety-8")
+    assert meta(slip)["decision"] != "safety" and meta(slip)["matches"][0]["code"] == "GJJ-04", meta(slip)
     assert app.post(webhook(app), json={"next_action": "action_safety", "sender_id": "x", "tracker": "x"}).status_code == 422
 
 
